@@ -1,0 +1,314 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseEnv } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/** The repository root: config/, schema/ and .env are found relative to it, never to cwd. */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+const port = z.number().int().min(0).max(65535);
+const host = z.string().min(1);
+
+const serviceSchema = z.strictObject({
+  /** Interface to listen on. */
+  host,
+  /** Port to listen on; 0 picks a free one. */
+  port,
+});
+
+const subgraphSchema = z.strictObject({
+  ...serviceSchema.shape,
+  /** Where the router reaches this subgraph. */
+  url: z.url(),
+});
+
+const subgraphNames = ['user', 'auth', 'search'] as const;
+/** The subgraphs this repository ships. */
+export type SubgraphName = (typeof subgraphNames)[number];
+
+const configSchema = z.strictObject({
+  env: z.enum(['development', 'test', 'production']),
+  log: z.strictObject({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+    format: z.enum(['pretty', 'json']),
+  }),
+  gateway: z.strictObject({
+    ...serviceSchema.shape,
+    /** Composed supergraph SDL, relative to the repository root. */
+    supergraphPath: z.string().min(1),
+    /** Budget for one subgraph call, in milliseconds. */
+    subgraphTimeoutMs: z.number().int().positive(),
+  }),
+  subgraphs: z.strictObject({
+    user: subgraphSchema,
+    auth: subgraphSchema,
+    search: subgraphSchema,
+  }),
+  database: z.strictObject({
+    /** `file:` URL (SQLite); relative paths are resolved against the repository root. */
+    url: z.string().min(1),
+  }),
+  auth: z.strictObject({
+    /** `iss` of access tokens. */
+    issuer: z.string().min(1),
+    /** `aud` of access tokens. */
+    audience: z.string().min(1),
+    /** Access token lifetime, in seconds. */
+    accessTokenTtlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 24 * 3600),
+    /** Clock skew tolerated when verifying `iat`/`nbf`/`exp`, in seconds. */
+    clockSkewSeconds: z.number().int().min(0).max(300),
+    /** Lifetime of the identity assertion the router sends to subgraphs, in seconds. */
+    assertionTtlSeconds: z.number().int().min(5).max(600),
+    passwordMinLength: z.number().int().min(8).max(128),
+  }),
+  search: z.strictObject({
+    /** Most hits one `search` call can return. */
+    maxPageSize: z.number().int().min(1).max(1000),
+  }),
+  demo: z.strictObject({
+    /** Create a few demo users when the database is empty. */
+    seedUsers: z.boolean(),
+  }),
+  secrets: z.strictObject({
+    /** HMAC key of user access tokens (env JWT_SECRET). */
+    jwtSecret: z.string(),
+    /** HMAC key of router→subgraph identity assertions (env INTERNAL_TOKEN_SECRET). */
+    internalTokenSecret: z.string(),
+  }),
+});
+
+/** The validated configuration every service receives. */
+export type Config = z.infer<typeof configSchema>;
+
+/**
+ * Secrets come only from the environment (or `.env`), never from YAML files, so they
+ * cannot be committed by accident. Each maps one variable to a config path.
+ */
+const secretVariables = {
+  JWT_SECRET: 'jwtSecret',
+  INTERNAL_TOKEN_SECRET: 'internalTokenSecret',
+} as const;
+
+/** Short, well-known variables, besides the generic `FOUNDATION_SECTION__KEY` form. */
+const aliasVariables: Record<string, string[]> = {
+  DATABASE_URL: ['database', 'url'],
+  LOG_LEVEL: ['log', 'level'],
+  LOG_FORMAT: ['log', 'format'],
+};
+
+/**
+ * Development-only secrets, so `pnpm start` works with no setup. Production refuses them.
+ * They are public (they are in this file): never use them where anyone else can connect.
+ */
+const developmentSecrets = {
+  jwtSecret: 'development-only-jwt-secret-do-not-use-in-production',
+  internalTokenSecret: 'development-only-internal-secret-do-not-use-in-production',
+};
+
+/** Shortest secret production accepts, in characters. */
+const minimumSecretLength = 32;
+
+/** A configuration that cannot be used; `problems` lists every reason at once. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Variables to read; defaults to `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Folder holding config.yaml and its overlays; defaults to `<repo>/config`. */
+  configDir?: string;
+  /** `.env` file to read; defaults to `<repo>/.env` (absent is fine). */
+  dotenvPath?: string;
+}
+
+/**
+ * Loads the configuration in layers, each overriding the one before:
+ * `config.yaml` → `config.<env>.yaml` → `.env` → environment variables.
+ * The environment name comes from `APP_ENV`, else `NODE_ENV`, else `development`.
+ * Environment variables reach any key as `FOUNDATION_<SECTION>__<KEY>` (camelCase keys
+ * in SNAKE_CASE, nesting with `__`, e.g. `FOUNDATION_GATEWAY__PORT=9090`).
+ * @throws ConfigError listing every problem, when the result is not valid.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const configDir = options.configDir ?? path.join(repoRoot, 'config');
+  const dotenvPath = options.dotenvPath ?? path.join(repoRoot, '.env');
+  const fromDotenv = existsSync(dotenvPath) ? parseEnv(readFileSync(dotenvPath, 'utf8')) : {};
+  // Real environment wins over .env, as with every dotenv tool.
+  const env: Record<string, string | undefined> = {
+    ...fromDotenv,
+    ...(options.env ?? process.env),
+  };
+  const envName = env['APP_ENV'] ?? env['NODE_ENV'] ?? 'development';
+  const problems: string[] = [];
+
+  const base = readYaml(path.join(configDir, 'config.yaml'), problems, true);
+  const overlay = readYaml(path.join(configDir, `config.${envName}.yaml`), problems, false);
+  for (const [file, layer] of [
+    ['config.yaml', base],
+    [`config.${envName}.yaml`, overlay],
+  ] as const) {
+    if ('secrets' in layer) {
+      problems.push(
+        `${file}: "secrets" may not be set in a file; use the environment variables ${Object.keys(secretVariables).join(', ')}`,
+      );
+      delete layer['secrets'];
+    }
+  }
+  const merged = deepMerge(base, overlay);
+  merged['env'] = envName;
+  applyEnvironment(merged, env, problems);
+  merged['secrets'] = readSecrets(env, envName);
+
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const where = issue.path.join('.');
+      problems.push(`${where || '(root)'}: ${issue.message}${hintFor(issue.path)}`);
+    }
+  } else {
+    problems.push(...checkSecrets(result.data));
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  return result.data;
+}
+
+type Tree = Record<string, unknown>;
+
+function readYaml(file: string, problems: string[], required: boolean): Tree {
+  if (!existsSync(file)) {
+    if (required) problems.push(`${file}: file not found`);
+    return {};
+  }
+  try {
+    const value: unknown = parseYaml(readFileSync(file, 'utf8'));
+    if (value === null || value === undefined) return {};
+    if (!isTree(value)) {
+      problems.push(`${file}: expected a mapping at the top level`);
+      return {};
+    }
+    return value;
+  } catch (error) {
+    problems.push(`${file}: not valid YAML (${(error as Error).message.split('\n')[0]})`);
+    return {};
+  }
+}
+
+function isTree(value: unknown): value is Tree {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepMerge(base: Tree, overlay: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [key, value] of Object.entries(overlay)) {
+    const prior = out[key];
+    out[key] = isTree(prior) && isTree(value) ? deepMerge(prior, value) : value;
+  }
+  return out;
+}
+
+const toSnake = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+
+/** The variable that overrides a config path, e.g. gateway.port → FOUNDATION_GATEWAY__PORT. */
+export function variableFor(configPath: readonly (string | number | symbol)[]): string {
+  return `FOUNDATION_${configPath.map((p) => toSnake(String(p))).join('__')}`;
+}
+
+function applyEnvironment(tree: Tree, env: Record<string, string | undefined>, problems: string[]) {
+  const overrides = new Map<string, string[]>();
+  for (const leaf of leaves(tree)) overrides.set(variableFor(leaf), leaf);
+  for (const [name, target] of Object.entries(aliasVariables)) overrides.set(name, target);
+  for (const [name, target] of overrides) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    setPath(tree, target, coerce(getPath(tree, target), raw));
+  }
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('FOUNDATION_') && !overrides.has(name)) {
+      problems.push(`${name}: no such setting (see config/config.yaml for the keys)`);
+    }
+  }
+}
+
+function* leaves(tree: Tree, prefix: string[] = []): Generator<string[]> {
+  for (const [key, value] of Object.entries(tree)) {
+    if (isTree(value)) yield* leaves(value, [...prefix, key]);
+    else yield [...prefix, key];
+  }
+}
+
+function getPath(tree: Tree, keys: string[]): unknown {
+  let node: unknown = tree;
+  for (const key of keys) node = isTree(node) ? node[key] : undefined;
+  return node;
+}
+
+function setPath(tree: Tree, keys: string[], value: unknown) {
+  let node = tree;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    node = isTree(next) ? next : (node[key] = {});
+  }
+  node[keys[keys.length - 1] as string] = value;
+}
+
+/** Environment values are strings; give them the type of the default they replace. */
+function coerce(prior: unknown, raw: string): unknown {
+  if (typeof prior === 'number') return raw.trim() !== '' && !isNaN(Number(raw)) ? Number(raw) : raw;
+  if (typeof prior === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
+  return raw;
+}
+
+function readSecrets(env: Record<string, string | undefined>, envName: string): Tree {
+  const secrets: Tree = {};
+  for (const [variable, key] of Object.entries(secretVariables)) {
+    const value = env[variable];
+    secrets[key] =
+      value !== undefined && value !== ''
+        ? value
+        : envName === 'production'
+          ? ''
+          : developmentSecrets[key];
+  }
+  return secrets;
+}
+
+/** Production must run on real secrets: present, long, not the development ones, distinct. */
+function checkSecrets(config: Config): string[] {
+  if (config.env !== 'production') return [];
+  const problems: string[] = [];
+  for (const [variable, key] of Object.entries(secretVariables)) {
+    const value = config.secrets[key];
+    const advice = `set ${variable} to a random value of at least ${minimumSecretLength} characters, e.g. \`openssl rand -base64 48\``;
+    if (value === '') problems.push(`${variable}: missing; production needs it — ${advice}`);
+    else if (value === developmentSecrets[key])
+      problems.push(`${variable}: is the public development default — ${advice}`);
+    else if (value.length < minimumSecretLength)
+      problems.push(`${variable}: too short (${value.length} characters) — ${advice}`);
+    else if (new Set(value).size < 8)
+      problems.push(`${variable}: too little variety to be random — ${advice}`);
+  }
+  if (config.secrets.jwtSecret !== '' && config.secrets.jwtSecret === config.secrets.internalTokenSecret) {
+    problems.push(
+      'INTERNAL_TOKEN_SECRET: must differ from JWT_SECRET, so a user token can never pass as a router assertion',
+    );
+  }
+  return problems;
+}
+
+function hintFor(configPath: readonly PropertyKey[]): string {
+  if (configPath[0] === 'secrets') return '';
+  return configPath.length > 0 ? ` (env ${variableFor(configPath)})` : '';
+}
+
+/** Names of the subgraphs in config order. */
+export const subgraphNamesInOrder: readonly SubgraphName[] = subgraphNames;

@@ -1,0 +1,56 @@
+import type { Logger } from './logger.js';
+
+/** What other services may want to know about a user, carried by domain events. */
+export interface UserSnapshot {
+  id: string;
+  username: string;
+  displayName: string;
+  createdAt: string;
+}
+
+/** Facts published by one service for others (search indexing, subscriptions). */
+export type DomainEvent =
+  | { type: 'user.registered'; user: UserSnapshot }
+  | { type: 'user.updated'; user: UserSnapshot };
+
+export type DomainEventType = DomainEvent['type'];
+type EventOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>;
+
+/**
+ * Publish/subscribe between services. The embedded implementation below works inside one
+ * process; a Redis implementation with the same contract carries events across processes.
+ */
+export interface EventBus {
+  publish(event: DomainEvent): Promise<void>;
+  /** Calls `handler` for each later event of `type`; returns the unsubscribe function. */
+  subscribe<T extends DomainEventType>(
+    type: T,
+    handler: (event: EventOf<T>) => void | Promise<void>,
+  ): () => void;
+}
+
+/**
+ * In-process event bus. Delivery is asynchronous (a publisher never runs subscriber code on
+ * its own stack) and a failing handler is logged without affecting others.
+ */
+export function createMemoryEventBus(logger: Logger): EventBus {
+  const handlers = new Map<DomainEventType, Set<(event: DomainEvent) => void | Promise<void>>>();
+  return {
+    async publish(event) {
+      for (const handler of handlers.get(event.type) ?? []) {
+        queueMicrotask(() => {
+          Promise.resolve()
+            .then(() => handler(event))
+            .catch((err: unknown) => logger.error({ err, event: event.type }, 'event handler failed'));
+        });
+      }
+    },
+    subscribe(type, handler) {
+      const set = handlers.get(type) ?? new Set();
+      handlers.set(type, set);
+      const wrapped = handler as (event: DomainEvent) => void | Promise<void>;
+      set.add(wrapped);
+      return () => set.delete(wrapped);
+    },
+  };
+}

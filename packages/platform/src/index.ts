@@ -1,0 +1,11 @@
+/**
+ * @foundation/platform: the shared runtime of every Foundation service. It imports no
+ * other workspace package; gateway, subgraphs and launcher import it.
+ */
+export * from './config.js';
+export * from './errors.js';
+export * from './events.js';
+export * from './http.js';
+export * from './identity.js';
+export * from './logger.js';
+export * from './subgraph.js';
