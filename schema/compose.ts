@@ -28,7 +28,7 @@ const subgraphs = subgraphNamesInOrder.map((name) => {
 });
 
 const result = composeServices(subgraphs);
-for (const hint of result.hints) {
+for (const hint of result.hints ?? []) {
   console.warn(`hint ${hint.definition.code}: ${hint.message}${where(hint.nodes ?? [])}`);
 }
 if (result.errors) fail(result.errors);

@@ -54,3 +54,18 @@ export function createMemoryEventBus(logger: Logger): EventBus {
     },
   };
 }
+
+/** The event payload describing a user; never includes the email. */
+export function snapshotOfUser(user: {
+  id: string;
+  username: string;
+  displayName: string;
+  createdAt: Date;
+}): UserSnapshot {
+  return {
+    id: user.id,
+    username: user.username,
+    displayName: user.displayName,
+    createdAt: user.createdAt.toISOString(),
+  };
+}

@@ -160,3 +160,23 @@ export function createIdentityAssertions(options: IdentityAssertionOptions): Ide
 function unauthenticated(message: string) {
   return foundationError(ErrorCode.UNAUTHENTICATED, message, { http: { status: 401 } });
 }
+
+/** The token services of a process, built from its config. */
+export function identityFromConfig(config: {
+  auth: { issuer: string; audience: string; accessTokenTtlSeconds: number; clockSkewSeconds: number; assertionTtlSeconds: number };
+  secrets: { jwtSecret: string; internalTokenSecret: string };
+}): { accessTokens: AccessTokens; assertions: IdentityAssertions } {
+  return {
+    accessTokens: createAccessTokens({
+      secret: config.secrets.jwtSecret,
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+      ttlSeconds: config.auth.accessTokenTtlSeconds,
+      clockSkewSeconds: config.auth.clockSkewSeconds,
+    }),
+    assertions: createIdentityAssertions({
+      secret: config.secrets.internalTokenSecret,
+      ttlSeconds: config.auth.assertionTtlSeconds,
+    }),
+  };
+}

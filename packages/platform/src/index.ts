@@ -9,3 +9,6 @@ export * from './http.js';
 export * from './identity.js';
 export * from './logger.js';
 export * from './subgraph.js';
+export * from './pagination.js';
+export * from './service.js';
+export * from './scalars.js';

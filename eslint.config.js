@@ -1,0 +1,42 @@
+// @ts-check
+import js from '@eslint/js';
+import prettier from 'eslint-config-prettier';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', '**/__generated__/**', '.data/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      // Module boundaries (see README "Layout"): a subgraph never imports another subgraph
+      // or the gateway; data crosses subgraphs only through federation entities.
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@foundation/*-subgraph', '@foundation/gateway', '@foundation/launcher'],
+              message: 'Subgraphs and platform code may not import other services.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The launcher composes every service; tests drive them.
+    files: ['packages/launcher/**', 'tests/**', '**/test/**'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+  },
+  prettier,
+);

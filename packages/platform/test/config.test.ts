@@ -1,0 +1,124 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, repoRoot, variableFor } from '../src/config.js';
+
+const configDir = path.join(repoRoot, 'config');
+const noDotenv = '/nonexistent/.env';
+const strongSecret = 'k3J9x-Qw7Lp2Zr8Tn4Vb6Ys1Hd5Fg0Mc';
+const strongInternal = 'P0o9I8u7Y6t5R4e3W2q1-A1s2D3f4G5h6';
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('layers config.yaml, the env overlay and environment variables, in that order', () => {
+    const config = loadConfig({
+      configDir,
+      dotenvPath: noDotenv,
+      env: { APP_ENV: 'development', FOUNDATION_GATEWAY__PORT: '9090', LOG_LEVEL: 'debug' },
+    });
+    expect(config.env).toBe('development');
+    expect(config.gateway.port).toBe(9090); // environment
+    expect(config.log.level).toBe('debug'); // alias variable
+    expect(config.log.format).toBe('pretty'); // config.development.yaml
+    expect(config.subgraphs.user.port).toBe(4001); // config.yaml
+  });
+
+  it('reads .env, and the real environment wins over it', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'foundation-config-'));
+    const dotenvPath = path.join(dir, '.env');
+    writeFileSync(dotenvPath, 'FOUNDATION_GATEWAY__PORT=7000\nLOG_LEVEL=warn\n');
+    const config = loadConfig({ configDir, dotenvPath, env: { APP_ENV: 'test', LOG_LEVEL: 'error' } });
+    expect(config.gateway.port).toBe(7000);
+    expect(config.log.level).toBe('error');
+  });
+
+  it('lists every problem at once, naming the variable to fix', () => {
+    const problems = problemsOf(() =>
+      loadConfig({
+        configDir,
+        dotenvPath: noDotenv,
+        env: {
+          APP_ENV: 'test',
+          FOUNDATION_GATEWAY__PORT: 'eighty',
+          FOUNDATION_SUBGRAPHS__USER__URL: 'not a url',
+          FOUNDATION_NO_SUCH__KEY: '1',
+        },
+      }),
+    );
+    expect(problems).toHaveLength(3);
+    expect(problems.join('\n')).toContain('gateway.port');
+    expect(problems.join('\n')).toContain('FOUNDATION_GATEWAY__PORT');
+    expect(problems.join('\n')).toContain('subgraphs.user.url');
+    expect(problems.join('\n')).toContain('FOUNDATION_NO_SUCH__KEY: no such setting');
+  });
+
+  it('maps camelCase paths to variable names', () => {
+    expect(variableFor(['auth', 'accessTokenTtlSeconds'])).toBe(
+      'FOUNDATION_AUTH__ACCESS_TOKEN_TTL_SECONDS',
+    );
+  });
+
+  it('refuses secrets in YAML files', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'foundation-config-'));
+    writeFileSync(path.join(dir, 'config.yaml'), 'secrets:\n  jwtSecret: oops\n');
+    const problems = problemsOf(() =>
+      loadConfig({ configDir: dir, dotenvPath: noDotenv, env: { APP_ENV: 'test' } }),
+    );
+    expect(problems[0]).toContain('"secrets" may not be set in a file');
+  });
+
+  describe('in production', () => {
+    const production = (env: Record<string, string>) => () =>
+      loadConfig({ configDir, dotenvPath: noDotenv, env: { APP_ENV: 'production', ...env } });
+
+    it('refuses to start without secrets, saying which and why', () => {
+      const problems = problemsOf(production({}));
+      expect(problems).toEqual([
+        expect.stringMatching(/^JWT_SECRET: missing; production needs it/),
+        expect.stringMatching(/^INTERNAL_TOKEN_SECRET: missing/),
+      ]);
+    });
+
+    it('refuses weak, default and shared secrets', () => {
+      expect(problemsOf(production({ JWT_SECRET: 'short', INTERNAL_TOKEN_SECRET: strongInternal }))[0]).toMatch(
+        /JWT_SECRET: too short \(5 characters\)/,
+      );
+      expect(
+        problemsOf(production({ JWT_SECRET: 'a'.repeat(40), INTERNAL_TOKEN_SECRET: strongInternal }))[0],
+      ).toMatch(/too little variety/);
+      expect(
+        problemsOf(
+          production({
+            JWT_SECRET: 'development-only-jwt-secret-do-not-use-in-production',
+            INTERNAL_TOKEN_SECRET: strongInternal,
+          }),
+        )[0],
+      ).toMatch(/public development default/);
+      expect(
+        problemsOf(production({ JWT_SECRET: strongSecret, INTERNAL_TOKEN_SECRET: strongSecret }))[0],
+      ).toMatch(/must differ from JWT_SECRET/);
+    });
+
+    it('never repeats a secret value in its messages', () => {
+      const problems = problemsOf(production({ JWT_SECRET: 'hunter2-secret', INTERNAL_TOKEN_SECRET: strongInternal }));
+      expect(problems.join('\n')).not.toContain('hunter2');
+    });
+
+    it('starts with strong secrets', () => {
+      const config = production({ JWT_SECRET: strongSecret, INTERNAL_TOKEN_SECRET: strongInternal })();
+      expect(config.log.format).toBe('json');
+      expect(config.gateway.host).toBe('0.0.0.0');
+      expect(config.demo.seedUsers).toBe(false);
+    });
+  });
+});

@@ -1,0 +1,9 @@
+import type { SubgraphContext } from '@foundation/platform';
+import type { UserIndex } from './user-index.js';
+
+/** The context of every search-subgraph resolver. */
+export interface Context extends SubgraphContext {
+  index: UserIndex;
+  /** Most hits one page may hold. */
+  maxPageSize: number;
+}

@@ -1,0 +1,29 @@
+/**
+ * Runs the search subgraph alone: `pnpm --filter @foundation/search-subgraph start`.
+ * Alone, it sees registrations made after its start only when the event bus crosses
+ * processes (Redis, distributed mode); the embedded launcher shares one bus in-process.
+ */
+import { openDatabase } from '@foundation/db';
+import { createMemoryEventBus, identityFromConfig, listen, runService } from '@foundation/platform';
+import { createSearchSubgraph } from './index.js';
+
+await runService('search', async ({ config, logger }) => {
+  const db = await openDatabase({ url: config.database.url, migrate: true });
+  const { assertions } = identityFromConfig(config);
+  const subgraph = await createSearchSubgraph({
+    db,
+    events: createMemoryEventBus(logger),
+    assertions,
+    logger,
+    maxPageSize: config.search.maxPageSize,
+  });
+  const server = await listen(subgraph.listener, config.subgraphs.search);
+  logger.info(`search subgraph ready at ${server.url}/graphql`);
+  return {
+    async close() {
+      await server.close();
+      await subgraph.stop();
+      await db.close();
+    },
+  };
+});
