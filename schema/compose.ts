@@ -50,7 +50,9 @@ function fail(errors: readonly GraphQLError[]): never {
   console.error(`composition failed with ${errors.length} error(s):`);
   for (const error of errors) {
     const code = error.extensions?.['code'];
-    console.error(`- ${code ? `[${String(code)}] ` : ''}${error.message}${where(error.nodes ?? [])}`);
+    console.error(
+      `- ${code ? `[${String(code)}] ` : ''}${error.message}${where(error.nodes ?? [])}`,
+    );
   }
   process.exit(1);
 }

@@ -43,11 +43,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, logger } = options;
   const urls = new Map(Object.entries(config.subgraphs).map(([name, s]) => [name, s.url]));
   const gateway = new ApolloGateway({
-    supergraphSdl: supergraphFromFile(path.resolve(repoRoot, config.gateway.supergraphPath), logger),
+    supergraphSdl: supergraphFromFile(
+      path.resolve(repoRoot, config.gateway.supergraphPath),
+      logger,
+    ),
     logger,
     buildService: ({ name, url }) => {
       const configured = urls.get(name) ?? url;
-      if (!configured) throw new Error(`No URL for subgraph "${name}": add subgraphs.${name}.url to config`);
+      if (!configured)
+        throw new Error(`No URL for subgraph "${name}": add subgraphs.${name}.url to config`);
       return new SubgraphDataSource({
         name,
         url: configured,

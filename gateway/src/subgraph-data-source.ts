@@ -59,10 +59,20 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     if (response?.status === 401 || response?.status === 403) {
       // The subgraph refused the router's assertion: the two disagree on
       // INTERNAL_TOKEN_SECRET. That is an operator's problem, not the caller's.
-      logger?.error({ subgraph: name, status: response.status }, 'subgraph refused the identity assertion; check that INTERNAL_TOKEN_SECRET is the same everywhere');
-      throw foundationError(ErrorCode.INTERNAL_SERVER_ERROR, `The ${name} service refused the router`, { serviceName: name });
+      logger?.error(
+        { subgraph: name, status: response.status },
+        'subgraph refused the identity assertion; check that INTERNAL_TOKEN_SECRET is the same everywhere',
+      );
+      throw foundationError(
+        ErrorCode.INTERNAL_SERVER_ERROR,
+        `The ${name} service refused the router`,
+        { serviceName: name },
+      );
     }
-    logger?.warn({ subgraph: name, status: response?.status, err: error.message }, 'subgraph call failed');
+    logger?.warn(
+      { subgraph: name, status: response?.status, err: error.message },
+      'subgraph call failed',
+    );
     throw foundationError(
       ErrorCode.SERVICE_UNAVAILABLE,
       `The ${name} service is unavailable; try again shortly`,

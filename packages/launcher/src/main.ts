@@ -52,22 +52,13 @@ await runService('foundation', async ({ config, logger }) => {
   const gateway = await createGateway({ config, logger: log('gateway'), accessTokens, assertions });
   const router = await listen(gateway.listener, config.gateway);
 
-  const demo = config.demo.seedUsers
-    ? await db.prisma.user.findUnique({ where: { username: 'ada' } })
-    : null;
-  const auth = demo ? `-H 'authorization: Bearer ${(await accessTokens.issue(demo)).token}' ` : '';
-  const query = demo
-    ? '{ me { username displayName } search(query: \\"gra\\") { edges { node { username displayName } } } users(first: 3) { totalCount } }'
-    : '{ users(first: 3) { totalCount edges { node { username displayName } } } }';
   logger.info(
     { ms: Math.round(performance.now() - started) },
     [
       'Foundation is ready.',
       `  router     ${router.url}/graphql`,
       `  subgraphs  ${servers.map((s, i) => `${subgraphs[i]?.name} ${s.url}/graphql`).join('  ')}`,
-      `  try it${demo ? ' (as demo user ada; the token lasts ' + config.auth.accessTokenTtlSeconds / 60 + ' min)' : ''}:`,
-      `  curl -s ${router.url}/graphql -H 'content-type: application/json' ${auth}\\`,
-      `    -d '{"query":"${query}"}'`,
+      ...(config.demo.seedUsers ? tryIt(router.url) : []),
     ].join('\n'),
   );
 
@@ -82,3 +73,15 @@ await runService('foundation', async ({ config, logger }) => {
     },
   };
 });
+
+/** Two commands that sign in as a demo user and query all three subgraphs at once. */
+function tryIt(routerUrl: string): string[] {
+  const post = `curl -s ${routerUrl}/graphql -H 'content-type: application/json'`;
+  const login = `mutation { login(usernameOrEmail: \\"ada\\", password: \\"${demoPassword}\\") { token } }`;
+  const query = `{ me { username displayName } search(query: \\"gra\\") { edges { node { username displayName } } } users(first: 3) { totalCount } }`;
+  return [
+    '  try it (demo user ada):',
+    `  TOKEN=$(${post} -d '{"query":"${login}"}' | sed -E 's/.*"token":"([^"]+)".*/\\1/')`,
+    `  ${post} -H "authorization: Bearer $TOKEN" -d '{"query":"${query}"}'`,
+  ];
+}

@@ -263,7 +263,8 @@ function setPath(tree: Tree, keys: string[], value: unknown) {
 
 /** Environment values are strings; give them the type of the default they replace. */
 function coerce(prior: unknown, raw: string): unknown {
-  if (typeof prior === 'number') return raw.trim() !== '' && !isNaN(Number(raw)) ? Number(raw) : raw;
+  if (typeof prior === 'number')
+    return raw.trim() !== '' && !isNaN(Number(raw)) ? Number(raw) : raw;
   if (typeof prior === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
   return raw;
 }
@@ -297,7 +298,10 @@ function checkSecrets(config: Config): string[] {
     else if (new Set(value).size < 8)
       problems.push(`${variable}: too little variety to be random — ${advice}`);
   }
-  if (config.secrets.jwtSecret !== '' && config.secrets.jwtSecret === config.secrets.internalTokenSecret) {
+  if (
+    config.secrets.jwtSecret !== '' &&
+    config.secrets.jwtSecret === config.secrets.internalTokenSecret
+  ) {
     problems.push(
       'INTERNAL_TOKEN_SECRET: must differ from JWT_SECRET, so a user token can never pass as a router assertion',
     );

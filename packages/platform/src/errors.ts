@@ -98,8 +98,11 @@ export function createFormatError(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = codeOf(formatted);
     if (code !== undefined && knownCodes.has(code)) {
-      const { stacktrace: _stacktrace, exception: _exception, ...extensions } =
-        formatted.extensions ?? {};
+      const {
+        stacktrace: _stacktrace,
+        exception: _exception,
+        ...extensions
+      } = formatted.extensions ?? {};
       return { ...formatted, extensions };
     }
     logger.error({ err: unwrap(error), path: formatted.path }, 'unexpected error in resolver');

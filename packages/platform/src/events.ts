@@ -10,8 +10,7 @@ export interface UserSnapshot {
 
 /** Facts published by one service for others (search indexing, subscriptions). */
 export type DomainEvent =
-  | { type: 'user.registered'; user: UserSnapshot }
-  | { type: 'user.updated'; user: UserSnapshot };
+  { type: 'user.registered'; user: UserSnapshot } | { type: 'user.updated'; user: UserSnapshot };
 
 export type DomainEventType = DomainEvent['type'];
 type EventOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>;
@@ -41,7 +40,9 @@ export function createMemoryEventBus(logger: Logger): EventBus {
         queueMicrotask(() => {
           Promise.resolve()
             .then(() => handler(event))
-            .catch((err: unknown) => logger.error({ err, event: event.type }, 'event handler failed'));
+            .catch((err: unknown) =>
+              logger.error({ err, event: event.type }, 'event handler failed'),
+            );
         });
       }
     },

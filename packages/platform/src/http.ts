@@ -46,7 +46,8 @@ export function createGraphQLRequestListener<TContext extends BaseContext>(
     const logger = options.logger.child({ reqId: requestId });
     handle({ req, res, requestId, logger }).catch((err: unknown) => {
       logger.error({ err }, 'request failed unexpectedly');
-      if (!res.headersSent) sendError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
+      if (!res.headersSent)
+        sendError(res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
       else res.destroy();
     });
   };
@@ -60,13 +61,23 @@ export function createGraphQLRequestListener<TContext extends BaseContext>(
       return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
     }
     if (url.pathname !== graphqlPath) {
-      return sendError(res, 404, ErrorCode.NOT_FOUND, `Not found; GraphQL is served at ${graphqlPath}`);
+      return sendError(
+        res,
+        404,
+        ErrorCode.NOT_FOUND,
+        `Not found; GraphQL is served at ${graphqlPath}`,
+      );
     }
     let body: unknown;
     if (req.method === 'POST') {
       const raw = await readBody(req, maxBodyBytes);
       if (raw === tooLarge) {
-        return sendError(res, 413, ErrorCode.BAD_REQUEST, `Request body is larger than ${maxBodyBytes} bytes`);
+        return sendError(
+          res,
+          413,
+          ErrorCode.BAD_REQUEST,
+          `Request body is larger than ${maxBodyBytes} bytes`,
+        );
       }
       const type = req.headers['content-type'] ?? '';
       if (type.includes('json')) {
@@ -162,7 +173,8 @@ export async function listen(
     });
   });
   const { port } = server.address() as AddressInfo;
-  const displayHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+  const displayHost =
+    options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
   return {
     url: `http://${displayHost}:${port}`,
     port,

@@ -119,7 +119,8 @@ export function createIdentityAssertions(options: IdentityAssertionOptions): Ide
   const maxCached = 10_000;
   return {
     async sign(principal) {
-      const cacheKey = principal.kind === 'user' ? `u:${principal.userId}:${principal.username}` : 'a';
+      const cacheKey =
+        principal.kind === 'user' ? `u:${principal.userId}:${principal.username}` : 'a';
       const now = Date.now();
       const hit = cache.get(cacheKey);
       if (hit && hit.renewAt > now) return hit.assertion;
@@ -137,7 +138,8 @@ export function createIdentityAssertions(options: IdentityAssertionOptions): Ide
       return assertion;
     },
     async verify(assertion) {
-      if (!assertion) throw unauthenticated('Missing identity assertion; call the router, not the subgraph');
+      if (!assertion)
+        throw unauthenticated('Missing identity assertion; call the router, not the subgraph');
       try {
         const { payload } = await jwtVerify(assertion, key, {
           algorithms: [algorithm],
@@ -146,7 +148,11 @@ export function createIdentityAssertions(options: IdentityAssertionOptions): Ide
           requiredClaims: ['exp', 'kind'],
         });
         if (payload['kind'] === 'anonymous') return anonymous;
-        if (payload['kind'] === 'user' && typeof payload.sub === 'string' && typeof payload['username'] === 'string') {
+        if (
+          payload['kind'] === 'user' &&
+          typeof payload.sub === 'string' &&
+          typeof payload['username'] === 'string'
+        ) {
           return { kind: 'user', userId: payload.sub, username: payload['username'] };
         }
       } catch {
@@ -163,7 +169,13 @@ function unauthenticated(message: string) {
 
 /** The token services of a process, built from its config. */
 export function identityFromConfig(config: {
-  auth: { issuer: string; audience: string; accessTokenTtlSeconds: number; clockSkewSeconds: number; assertionTtlSeconds: number };
+  auth: {
+    issuer: string;
+    audience: string;
+    accessTokenTtlSeconds: number;
+    clockSkewSeconds: number;
+    assertionTtlSeconds: number;
+  };
   secrets: { jwtSecret: string; internalTokenSecret: string };
 }): { accessTokens: AccessTokens; assertions: IdentityAssertions } {
   return {

@@ -11,8 +11,14 @@ export function encodeCursor(kind: string, value: string): string {
 /** @throws GraphQLError BAD_USER_INPUT on `field` when the cursor is not one of `kind`. */
 export function decodeCursor(kind: string, cursor: string, field = 'after'): string {
   const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (cursor.length > 512 || !decoded.startsWith(`${kind}:`) || decoded.length === kind.length + 1) {
-    throw foundationError(ErrorCode.BAD_USER_INPUT, `"${field}" is not a cursor of this list`, { field });
+  if (
+    cursor.length > 512 ||
+    !decoded.startsWith(`${kind}:`) ||
+    decoded.length === kind.length + 1
+  ) {
+    throw foundationError(ErrorCode.BAD_USER_INPUT, `"${field}" is not a cursor of this list`, {
+      field,
+    });
   }
   return decoded.slice(kind.length + 1);
 }

@@ -70,7 +70,9 @@ export async function createSubgraph<TContext extends SubgraphContext>(
     ...(options.ready ? { ready: options.ready } : {}),
     async context({ req, requestId, logger }) {
       const header = req.headers[IDENTITY_ASSERTION_HEADER];
-      const principal = await options.assertions.verify(typeof header === 'string' ? header : undefined);
+      const principal = await options.assertions.verify(
+        typeof header === 'string' ? header : undefined,
+      );
       return options.context({ principal, requestId, logger });
     },
   });
@@ -85,7 +87,11 @@ function requestLogging<TContext extends SubgraphContext>(): ApolloServerPlugin<
       return {
         async willSendResponse({ operationName, errors }) {
           contextValue.logger.debug(
-            { op: operationName, ms: Math.round(performance.now() - started), errors: errors?.length ?? 0 },
+            {
+              op: operationName,
+              ms: Math.round(performance.now() - started),
+              errors: errors?.length ?? 0,
+            },
             'operation',
           );
         },

@@ -37,7 +37,11 @@ describe('loadConfig', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'foundation-config-'));
     const dotenvPath = path.join(dir, '.env');
     writeFileSync(dotenvPath, 'FOUNDATION_GATEWAY__PORT=7000\nLOG_LEVEL=warn\n');
-    const config = loadConfig({ configDir, dotenvPath, env: { APP_ENV: 'test', LOG_LEVEL: 'error' } });
+    const config = loadConfig({
+      configDir,
+      dotenvPath,
+      env: { APP_ENV: 'test', LOG_LEVEL: 'error' },
+    });
     expect(config.gateway.port).toBe(7000);
     expect(config.log.level).toBe('error');
   });
@@ -90,11 +94,13 @@ describe('loadConfig', () => {
     });
 
     it('refuses weak, default and shared secrets', () => {
-      expect(problemsOf(production({ JWT_SECRET: 'short', INTERNAL_TOKEN_SECRET: strongInternal }))[0]).toMatch(
-        /JWT_SECRET: too short \(5 characters\)/,
-      );
       expect(
-        problemsOf(production({ JWT_SECRET: 'a'.repeat(40), INTERNAL_TOKEN_SECRET: strongInternal }))[0],
+        problemsOf(production({ JWT_SECRET: 'short', INTERNAL_TOKEN_SECRET: strongInternal }))[0],
+      ).toMatch(/JWT_SECRET: too short \(5 characters\)/);
+      expect(
+        problemsOf(
+          production({ JWT_SECRET: 'a'.repeat(40), INTERNAL_TOKEN_SECRET: strongInternal }),
+        )[0],
       ).toMatch(/too little variety/);
       expect(
         problemsOf(
@@ -105,17 +111,24 @@ describe('loadConfig', () => {
         )[0],
       ).toMatch(/public development default/);
       expect(
-        problemsOf(production({ JWT_SECRET: strongSecret, INTERNAL_TOKEN_SECRET: strongSecret }))[0],
+        problemsOf(
+          production({ JWT_SECRET: strongSecret, INTERNAL_TOKEN_SECRET: strongSecret }),
+        )[0],
       ).toMatch(/must differ from JWT_SECRET/);
     });
 
     it('never repeats a secret value in its messages', () => {
-      const problems = problemsOf(production({ JWT_SECRET: 'hunter2-secret', INTERNAL_TOKEN_SECRET: strongInternal }));
+      const problems = problemsOf(
+        production({ JWT_SECRET: 'hunter2-secret', INTERNAL_TOKEN_SECRET: strongInternal }),
+      );
       expect(problems.join('\n')).not.toContain('hunter2');
     });
 
     it('starts with strong secrets', () => {
-      const config = production({ JWT_SECRET: strongSecret, INTERNAL_TOKEN_SECRET: strongInternal })();
+      const config = production({
+        JWT_SECRET: strongSecret,
+        INTERNAL_TOKEN_SECRET: strongInternal,
+      })();
       expect(config.log.format).toBe('json');
       expect(config.gateway.host).toBe('0.0.0.0');
       expect(config.demo.seedUsers).toBe(false);

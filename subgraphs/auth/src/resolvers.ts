@@ -41,7 +41,12 @@ export const resolvers: Resolvers = {
       let user: User;
       try {
         user = await ctx.prisma.user.create({
-          data: { username, email, displayName: username, credential: { create: { passwordHash } } },
+          data: {
+            username,
+            email,
+            displayName: username,
+            credential: { create: { passwordHash } },
+          },
         });
       } catch (error) {
         const violation = isUniqueViolation(error);
@@ -64,7 +69,10 @@ export const resolvers: Resolvers = {
       });
       // Always run one hash comparison, so the time taken does not reveal whether the
       // account exists.
-      const valid = await verifyPassword(password, user?.credential?.passwordHash ?? (await decoyHash));
+      const valid = await verifyPassword(
+        password,
+        user?.credential?.passwordHash ?? (await decoyHash),
+      );
       if (!user || !user.credential || !valid) {
         ctx.logger.info({ known: Boolean(user) }, 'login failed');
         throw invalidCredentials();

@@ -41,14 +41,26 @@ export function checkPassword(
     throw badInput('password', `password must be at least ${minLength} characters`, 'min_length');
   }
   if (password.length > maxPasswordLength) {
-    throw badInput('password', `password must be at most ${maxPasswordLength} characters`, 'max_length');
+    throw badInput(
+      'password',
+      `password must be at most ${maxPasswordLength} characters`,
+      'max_length',
+    );
   }
   if (new Set(password).size < 5) {
-    throw badInput('password', 'password must use at least 5 different characters', 'too_repetitive');
+    throw badInput(
+      'password',
+      'password must use at least 5 different characters',
+      'too_repetitive',
+    );
   }
   const lower = password.toLowerCase();
   const localPart = personal.email.split('@')[0] ?? '';
   if (lower.includes(personal.username) || (localPart.length >= 3 && lower.includes(localPart))) {
-    throw badInput('password', 'password must not contain your username or email', 'contains_personal_info');
+    throw badInput(
+      'password',
+      'password must not contain your username or email',
+      'contains_personal_info',
+    );
   }
 }

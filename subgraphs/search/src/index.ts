@@ -49,7 +49,10 @@ export async function createSearchSubgraph(options: SearchSubgraphOptions): Prom
     cursor = rows.at(-1)?.id;
     logger.info({ indexed: index.size }, 'building search index');
   }
-  logger.info({ users: index.size, ms: Math.round(performance.now() - started) }, 'search index built');
+  logger.info(
+    { users: index.size, ms: Math.round(performance.now() - started) },
+    'search index built',
+  );
   const subgraph = await createSubgraph({
     name: 'search',
     resolvers,

@@ -1,4 +1,10 @@
-import { decodeCursor, encodeCursor, ErrorCode, foundationError, pageSize } from '@foundation/platform';
+import {
+  decodeCursor,
+  encodeCursor,
+  ErrorCode,
+  foundationError,
+  pageSize,
+} from '@foundation/platform';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 
 const cursorKind = 'search';

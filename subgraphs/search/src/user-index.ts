@@ -38,7 +38,8 @@ export class UserIndex {
     return this.#index.search(query).map((result) => {
       const byField = new Map<string, string[]>();
       for (const [term, matchedFields] of Object.entries(result.match)) {
-        for (const field of matchedFields) byField.set(field, [...(byField.get(field) ?? []), term]);
+        for (const field of matchedFields)
+          byField.set(field, [...(byField.get(field) ?? []), term]);
       }
       return {
         id: String(result.id),

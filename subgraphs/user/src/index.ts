@@ -24,6 +24,11 @@ export function createUserSubgraph(options: UserSubgraphOptions): Promise<Subgra
     resolvers,
     logger: options.logger,
     assertions: options.assertions,
-    context: (base) => ({ ...base, prisma, events: options.events, userById: createUserLoader(prisma) }),
+    context: (base) => ({
+      ...base,
+      prisma,
+      events: options.events,
+      userById: createUserLoader(prisma),
+    }),
   });
 }

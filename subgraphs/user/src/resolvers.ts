@@ -10,7 +10,6 @@ import {
   DateTimeScalar as DateTime,
 } from '@foundation/platform';
 import type { Resolvers } from './__generated__/resolvers-types.js';
-import type { Context } from './context.js';
 
 const cursorKind = 'user';
 const maxDisplayNameLength = 64;

@@ -1,0 +1,160 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openDatabase, type Database, type User } from '@foundation/db';
+import { createMemoryEventBus, type DomainEvent } from '@foundation/platform';
+import {
+  serveSubgraph,
+  testAssertions,
+  testLogger,
+  type SubgraphClient,
+} from '@foundation/platform/testing';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createUserSubgraph } from '../src/index.js';
+
+let dir: string;
+let db: Database;
+let client: SubgraphClient;
+const published: DomainEvent[] = [];
+const users: User[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'user-subgraph-'));
+  db = await openDatabase({ url: `file:${path.join(dir, 'test.db')}`, migrate: true });
+  for (const name of ['ada', 'grace', 'alan', 'edsger', 'barbara']) {
+    users.push(
+      await db.prisma.user.create({
+        data: { username: name, email: `${name}@example.com`, displayName: name.toUpperCase() },
+      }),
+    );
+  }
+  const logger = testLogger();
+  const events = createMemoryEventBus(logger);
+  events.subscribe('user.updated', (event) => void published.push(event));
+  client = await serveSubgraph(
+    await createUserSubgraph({ db, events, assertions: testAssertions, logger }),
+  );
+});
+
+afterAll(async () => {
+  await client?.close();
+  await db?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const ada = () => ({ kind: 'user' as const, userId: users[0]!.id, username: 'ada' });
+
+describe('user subgraph', () => {
+  it('reads a user by id, and null for an unknown id', async () => {
+    const res = await client.request(
+      'query ($id: ID!) { user(id: $id) { username displayName createdAt } nobody: user(id: "missing") { id } }',
+      {
+        variables: { id: users[1]!.id },
+      },
+    );
+    expect(res.data).toEqual({
+      user: {
+        username: 'grace',
+        displayName: 'GRACE',
+        createdAt: users[1]!.createdAt.toISOString(),
+      },
+      nobody: null,
+    });
+  });
+
+  it('pages through every user once, oldest first', async () => {
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 5; page++) {
+      const res: Awaited<
+        ReturnType<
+          typeof client.request<{
+            users: {
+              totalCount: number;
+              edges: { node: { username: string } }[];
+              pageInfo: { hasNextPage: boolean; endCursor: string | null };
+            };
+          }>
+        >
+      > = await client.request(
+        'query ($after: String) { users(first: 2, after: $after) { totalCount edges { node { username } } pageInfo { hasNextPage endCursor } } }',
+        {
+          variables: { after },
+        },
+      );
+      const connection = res.data!.users;
+      expect(connection.totalCount).toBe(5);
+      seen.push(...connection.edges.map((e) => e.node.username));
+      if (!connection.pageInfo.hasNextPage) break;
+      after = connection.pageInfo.endCursor;
+    }
+    expect(seen).toEqual(['ada', 'grace', 'alan', 'edsger', 'barbara']);
+  });
+
+  it.each([
+    ['first: 0', 'first'],
+    ['first: 101', 'first'],
+    ['after: "bm90LWEtY3Vyc29y"', 'after'],
+  ])('refuses %s with BAD_USER_INPUT on %s', async (args, field) => {
+    const res = await client.request(`{ users(${args}) { totalCount } }`);
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+  });
+
+  it('shows the email to its owner only', async () => {
+    const query = 'query ($id: ID!) { user(id: $id) { email } }';
+    const variables = { id: users[0]!.id };
+    expect((await client.request(query, { variables, principal: ada() })).data).toEqual({
+      user: { email: 'ada@example.com' },
+    });
+    expect((await client.request(query, { variables })).data).toEqual({ user: { email: null } });
+  });
+
+  it('resolves N entity references with one database query', async () => {
+    const findMany = vi.spyOn(db.prisma.user, 'findMany');
+    const representations = users.map((u) => ({ __typename: 'User', id: u.id }));
+    const res = await client.request<{ _entities: { username: string }[] }>(
+      'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { username } } }',
+      { variables: { r: [...representations, { __typename: 'User', id: 'missing' }] } },
+    );
+    expect(res.data!._entities).toEqual([...users.map((u) => ({ username: u.username })), null]);
+    expect(findMany).toHaveBeenCalledTimes(1);
+    findMany.mockRestore();
+  });
+
+  describe('updateProfile', () => {
+    const mutation =
+      'mutation ($name: String!) { updateProfile(input: { displayName: $name }) { id displayName } }';
+
+    it('needs a signed-in user', async () => {
+      const res = await client.request(mutation, { variables: { name: 'X' } });
+      expect(res.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+    });
+
+    it('refuses a blank or too long name, naming the field', async () => {
+      for (const name of ['   ', 'x'.repeat(65)]) {
+        const res = await client.request(mutation, { variables: { name }, principal: ada() });
+        expect(res.errors?.[0]?.extensions).toMatchObject({
+          code: 'BAD_USER_INPUT',
+          field: 'input.displayName',
+        });
+      }
+    });
+
+    it('changes the caller’s own name and publishes user.updated', async () => {
+      const res = await client.request(mutation, {
+        variables: { name: '  Ada Lovelace ' },
+        principal: ada(),
+      });
+      expect(res.data).toEqual({
+        updateProfile: { id: users[0]!.id, displayName: 'Ada Lovelace' },
+      });
+      await vi.waitFor(() =>
+        expect(published).toContainEqual({
+          type: 'user.updated',
+          user: expect.objectContaining({ id: users[0]!.id, displayName: 'Ada Lovelace' }),
+        }),
+      );
+      expect(JSON.stringify(published)).not.toContain('@example.com'); // events carry no email
+    });
+  });
+});

@@ -1,0 +1,178 @@
+/**
+ * Starts Foundation as real processes for end-to-end tests: free loopback ports, a
+ * temporary SQLite database, JSON logs captured per process, stopped by PID.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { repoRoot } from '@foundation/platform';
+
+/** A free TCP port on loopback (the OS picks it; we release it for the process to take). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** One parsed JSON log line. */
+export type LogLine = Record<string, unknown> & { msg?: string; service?: string; reqId?: string };
+
+/** A running service process and everything it has printed. */
+export class ServiceProcess {
+  readonly lines: LogLine[] = [];
+  /** Raw output, to check that no secret is ever printed. */
+  output = '';
+  readonly #child: ChildProcess;
+  readonly exited: Promise<number | null>;
+
+  constructor(entry: string, env: Record<string, string>) {
+    this.#child = spawn(process.execPath, ['--import', 'tsx', entry], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.exited = new Promise((resolve) => this.#child.once('exit', (code) => resolve(code)));
+    let pending = '';
+    const collect = (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      this.output += text;
+      pending += text;
+      const parts = pending.split('\n');
+      pending = parts.pop() ?? '';
+      for (const part of parts) {
+        try {
+          this.lines.push(JSON.parse(part) as LogLine);
+        } catch {
+          this.lines.push({ msg: part });
+        }
+      }
+    };
+    this.#child.stdout?.on('data', collect);
+    this.#child.stderr?.on('data', collect);
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  /** Resolves when a log line's message starts with `prefix`; fails on exit or timeout. */
+  async waitFor(prefix: string, timeoutMs = 60_000): Promise<LogLine> {
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    void this.exited.then(() => (exited = true));
+    for (;;) {
+      const line = this.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith(prefix));
+      if (line) return line;
+      if (exited || Date.now() > deadline) {
+        throw new Error(
+          `${exited ? 'process exited' : 'timed out'} before "${prefix}"; output:\n${this.output.slice(-4000)}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. Returns the exit code. */
+  async stop(graceMs = 15_000): Promise<number | null> {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null)
+      return this.#child.exitCode;
+    this.#child.kill('SIGTERM');
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), graceMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+}
+
+/** Ports, URLs and environment of one Foundation deployment under test. */
+export interface Deployment {
+  dir: string;
+  routerUrl: string;
+  subgraphUrls: { user: string; auth: string; search: string };
+  env: Record<string, string>;
+  cleanup(): void;
+}
+
+/** Picks free ports and a temporary database for a deployment. */
+export async function planDeployment(extraEnv: Record<string, string> = {}): Promise<Deployment> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'foundation-e2e-'));
+  const [gateway, user, auth, search] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  const subgraphUrls = {
+    user: `http://127.0.0.1:${user}/graphql`,
+    auth: `http://127.0.0.1:${auth}/graphql`,
+    search: `http://127.0.0.1:${search}/graphql`,
+  };
+  const env: Record<string, string> = {
+    APP_ENV: 'test',
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'debug',
+    LOG_FORMAT: 'json',
+    DATABASE_URL: `file:${path.join(dir, 'foundation.db')}`,
+    FOUNDATION_GATEWAY__PORT: String(gateway),
+    FOUNDATION_SUBGRAPHS__USER__PORT: String(user),
+    FOUNDATION_SUBGRAPHS__USER__URL: subgraphUrls.user,
+    FOUNDATION_SUBGRAPHS__AUTH__PORT: String(auth),
+    FOUNDATION_SUBGRAPHS__AUTH__URL: subgraphUrls.auth,
+    FOUNDATION_SUBGRAPHS__SEARCH__PORT: String(search),
+    FOUNDATION_SUBGRAPHS__SEARCH__URL: subgraphUrls.search,
+    ...extraEnv,
+  };
+  return {
+    dir,
+    routerUrl: `http://127.0.0.1:${gateway}/graphql`,
+    subgraphUrls,
+    env,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Entry files of the services, as `pnpm start` and each service's `start` run them. */
+export const entries = {
+  launcher: 'packages/launcher/src/main.ts',
+  gateway: 'gateway/src/main.ts',
+  user: 'subgraphs/user/src/main.ts',
+  auth: 'subgraphs/auth/src/main.ts',
+  search: 'subgraphs/search/src/main.ts',
+} as const;
+
+/** A GraphQL response as the router sends it. */
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+}
+
+/** POSTs a GraphQL operation, returning status, headers and the parsed body. */
+export async function graphql<T = Record<string, unknown>>(
+  url: string,
+  query: string,
+  options: {
+    variables?: Record<string, unknown>;
+    token?: string;
+    headers?: Record<string, string>;
+  } = {},
+): Promise<GraphQLResponse<T>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...options.headers,
+    },
+    body: JSON.stringify({ query, variables: options.variables }),
+    signal: AbortSignal.timeout(20_000),
+  });
+  const body = (await response.json()) as Omit<GraphQLResponse<T>, 'status' | 'headers'>;
+  return { status: response.status, headers: response.headers, ...body };
+}
