@@ -51,7 +51,7 @@ function fail(errors: readonly GraphQLError[]): never {
   for (const error of errors) {
     const code = error.extensions?.['code'];
     console.error(
-      `- ${code ? `[${String(code)}] ` : ''}${error.message}${where(error.nodes ?? [])}`,
+      `- ${typeof code === 'string' ? `[${code}] ` : ''}${error.message}${where(error.nodes ?? [])}`,
     );
   }
   process.exit(1);

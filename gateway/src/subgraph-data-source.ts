@@ -42,10 +42,12 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     request,
     context,
   }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
+    // Health checks and schema loads carry no request context; they get no identity.
+    const { requestId, principal } = context as Partial<GatewayContext>;
     const headers = request.http?.headers;
-    if (!headers || !('principal' in context)) return;
-    headers.set(REQUEST_ID_HEADER, context.requestId);
-    headers.set(IDENTITY_ASSERTION_HEADER, await this.#options.assertions.sign(context.principal));
+    if (!headers || !principal || !requestId) return;
+    headers.set(REQUEST_ID_HEADER, requestId);
+    headers.set(IDENTITY_ASSERTION_HEADER, await this.#options.assertions.sign(principal));
   }
 
   override didEncounterError(

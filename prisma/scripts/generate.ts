@@ -22,5 +22,7 @@ for (const provider of ['sqlite']) {
       CHECKPOINT_DISABLE: '1',
     },
   });
-  console.log(`generated the ${provider} Prisma client in ${Math.round(performance.now() - started)} ms`);
+  console.log(
+    `generated the ${provider} Prisma client in ${Math.round(performance.now() - started)} ms`,
+  );
 }

@@ -8,7 +8,9 @@ import { migrationsDir, pendingSchemaChange } from '../src/migrate.js';
 
 const name = process.argv[2];
 if (!name || !/^[a-z0-9_]+$/.test(name)) {
-  console.error('usage: pnpm db:migration:new <name>   (lower case, digits and _, e.g. add_user_bio)');
+  console.error(
+    'usage: pnpm db:migration:new <name>   (lower case, digits and _, e.g. add_user_bio)',
+  );
   process.exit(1);
 }
 const sql = await pendingSchemaChange();
@@ -19,5 +21,7 @@ if (sql === '') {
   const dir = path.join(migrationsDir('sqlite'), `${stamp}_${name}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'migration.sql'), sql);
-  console.log(`wrote ${path.relative(process.cwd(), dir)}/migration.sql — review it, then commit it`);
+  console.log(
+    `wrote ${path.relative(process.cwd(), dir)}/migration.sql — review it, then commit it`,
+  );
 }

@@ -46,9 +46,13 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
  * otherwise null.
  */
 export function isUniqueViolation(error: unknown): { fields: string[] } | null {
-  if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== 'P2002') return null;
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== 'P2002')
+    return null;
   const meta = error.meta as
-    | { target?: string[] | string; driverAdapterError?: { cause?: { constraint?: { fields?: string[] } } } }
+    | {
+        target?: string[] | string;
+        driverAdapterError?: { cause?: { constraint?: { fields?: string[] } } };
+      }
     | undefined;
   const fromAdapter = meta?.driverAdapterError?.cause?.constraint?.fields;
   const target = fromAdapter ?? meta?.target ?? [];

@@ -11,7 +11,9 @@ export const migrationsDir = (provider: 'sqlite') => path.join(prismaDir, 'migra
 const noFilters = { externalTables: [], externalEnums: [] };
 
 /** The schema files of a provider: its datasource/generator file plus the shared models. */
-export async function schemaFiles(provider: 'sqlite'): Promise<{ path: string; content: string }[]> {
+export async function schemaFiles(
+  provider: 'sqlite',
+): Promise<{ path: string; content: string }[]> {
   return Promise.all(
     [path.join(provider, 'schema.prisma'), 'models.prisma'].map(async (file) => ({
       path: file,
@@ -64,7 +66,10 @@ export interface MigrateOptions {
  * `prisma migrate deploy`: creates the file if missing, applies what is pending, records
  * each in `_prisma_migrations`. Idempotent; safe on every start.
  */
-export async function migrateDatabase(url: string, options: MigrateOptions = {}): Promise<{ applied: string[] }> {
+export async function migrateDatabase(
+  url: string,
+  options: MigrateOptions = {},
+): Promise<{ applied: string[] }> {
   const file = sqliteFileOf(url);
   mkdirSync(path.dirname(file), { recursive: true });
   const list = await migrationList('sqlite');
@@ -72,10 +77,15 @@ export async function migrateDatabase(url: string, options: MigrateOptions = {})
     // A migration edited after it was applied means the database no longer matches the
     // files; applying more on top would hide that.
     const { editedMigrationNames } = await engine
-      .diagnoseMigrationHistory({ migrationsList: list, optInToShadowDatabase: false, filters: noFilters })
+      .diagnoseMigrationHistory({
+        migrationsList: list,
+        optInToShadowDatabase: false,
+        filters: noFilters,
+      })
       .catch((error: Error) => {
         // A database that never saw a migration has no history to check.
-        if (/_prisma_migrations` does not exist/.test(error.message)) return { editedMigrationNames: [] };
+        if (/_prisma_migrations` does not exist/.test(error.message))
+          return { editedMigrationNames: [] };
         throw error;
       });
     if (editedMigrationNames.length > 0) {

@@ -18,7 +18,6 @@ import type { SchemaEngine } from '@prisma/schema-engine-wasm';
 
 export type { SchemaEngine };
 
-
 let instantiated: Promise<void> | undefined;
 
 // Node has WebAssembly; the `lib` we compile with (no DOM) does not declare it.
@@ -71,10 +70,8 @@ export async function withSqliteSchemaEngine<T>(
   );
   // The engine wants the adapter *factory*, wrapped so errors cross the wasm boundary.
   const adapter = bindMigrationAwareSqlAdapterFactory(factory);
-  const { SchemaEngine } = bindings as unknown as {
-    SchemaEngine: typeof import('@prisma/schema-engine-wasm').SchemaEngine;
-  };
-  const engine = await SchemaEngine.new({ datamodels }, () => {}, adapter);
+  const { SchemaEngine: Engine } = bindings as unknown as { SchemaEngine: typeof SchemaEngine };
+  const engine = await Engine.new({ datamodels }, () => {}, adapter);
   try {
     return await use(engine);
   } finally {
@@ -105,7 +102,9 @@ function withScriptReplay(
           };
         }
         const value: unknown = Reflect.get(target, property, receiver);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        return typeof value === 'function'
+          ? (value as (...a: unknown[]) => unknown).bind(target)
+          : value;
       },
     });
   return {
