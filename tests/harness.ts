@@ -31,9 +31,12 @@ export class ServiceProcess {
   readonly exited: Promise<number | null>;
 
   constructor(entry: string, env: Record<string, string>) {
+    // Vitest sets NODE_ENV=test, which makes libraries behave unlike production (Apollo
+    // skips its signal handlers then); services here get only what the deployment sets.
+    const { NODE_ENV: _vitest, ...inherited } = process.env;
     this.#child = spawn(process.execPath, ['--import', 'tsx', entry], {
       cwd: repoRoot,
-      env: { ...process.env, ...env },
+      env: { ...inherited, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.exited = new Promise((resolve) => this.#child.once('exit', (code) => resolve(code)));
@@ -77,11 +80,19 @@ export class ServiceProcess {
     }
   }
 
-  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. Returns the exit code. */
-  async stop(graceMs = 15_000): Promise<number | null> {
-    if (this.#child.exitCode !== null || this.#child.signalCode !== null)
+  /**
+   * Sends `signal` (`times` times at once, as a terminal's Ctrl-C can arrive), then SIGKILL
+   * if the process has not exited within `graceMs`. Returns the exit code.
+   */
+  async stop(
+    graceMs = 15_000,
+    signal: NodeJS.Signals = 'SIGTERM',
+    times = 1,
+  ): Promise<number | null> {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) {
       return this.#child.exitCode;
-    this.#child.kill('SIGTERM');
+    }
+    for (let i = 0; i < times; i++) this.#child.kill(signal);
     const timer = setTimeout(() => this.#child.kill('SIGKILL'), graceMs);
     const code = await this.exited;
     clearTimeout(timer);
@@ -114,7 +125,6 @@ export async function planDeployment(extraEnv: Record<string, string> = {}): Pro
   };
   const env: Record<string, string> = {
     APP_ENV: 'test',
-    NODE_ENV: 'test',
     LOG_LEVEL: 'debug',
     LOG_FORMAT: 'json',
     DATABASE_URL: `file:${path.join(dir, 'foundation.db')}`,

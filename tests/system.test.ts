@@ -17,9 +17,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const code = await system?.stop();
+  // Ctrl-C as a terminal sends it: to the process group, so it can arrive twice.
+  const code = await system?.stop(15_000, 'SIGINT', 2);
   deployment?.cleanup();
   expect(code).toBe(0);
+  expect(system.lines.map((l) => l.msg)).toContain('stopped');
 });
 
 const register = `mutation ($username: String!, $email: String!, $password: String!) {

@@ -65,6 +65,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     formatError: createFormatError(logger),
     includeStacktraceInErrorResponses: false,
+    // runService owns shutdown; Apollo's own signal handlers would race it.
+    stopOnTerminationSignals: false,
     introspection: config.env !== 'production',
     plugins: [requestLogging()],
   });

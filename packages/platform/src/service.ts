@@ -9,7 +9,7 @@ export interface Stoppable {
 /**
  * The `main` of every service: loads config (a bad one ends the process with the list of
  * problems), builds the logger, starts the service, and stops it gracefully on SIGINT or
- * SIGTERM (a second signal forces the exit).
+ * SIGTERM (a second signal, a second or more later, forces the exit).
  */
 export async function runService(
   name: string,
@@ -33,13 +33,16 @@ export async function runService(
     logger.fatal({ err: error }, `${name} failed to start: ${(error as Error).message}`);
     process.exit(1);
   }
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const stop = (signal: string) => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      // One Ctrl-C can arrive twice (the terminal signals the whole process group, and
+      // wrappers such as pnpm relay it too): only a later, deliberate one forces the exit.
+      if (Date.now() - stoppingSince < 1_000) return;
       logger.warn(`${signal} again: exiting without waiting`);
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     logger.info(`${signal}: finishing in-flight requests, then stopping`);
     running.close().then(
       () => {

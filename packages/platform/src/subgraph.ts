@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { parse } from 'graphql';
@@ -61,7 +62,11 @@ export async function createSubgraph<TContext extends SubgraphContext>(
     logger: options.logger,
     formatError: createFormatError(options.logger),
     includeStacktraceInErrorResponses: false,
-    plugins: [requestLogging<TContext>()],
+    // runService owns shutdown; Apollo's own signal handlers would race it.
+    stopOnTerminationSignals: false,
+    // Inline traces (ftv1) feed Apollo's hosted usage reporting, which we do not use; they
+    // would cost every traced request.
+    plugins: [ApolloServerPluginInlineTraceDisabled(), requestLogging<TContext>()],
   });
   await apollo.start();
   const listener = createGraphQLRequestListener<TContext>({
