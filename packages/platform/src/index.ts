@@ -12,3 +12,4 @@ export * from './subgraph.js';
 export * from './pagination.js';
 export * from './service.js';
 export * from './scalars.js';
+export * from './stores/index.js';
