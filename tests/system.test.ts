@@ -178,6 +178,30 @@ describe('the whole graph', () => {
   });
 });
 
+describe('metrics', () => {
+  it('serves Prometheus metrics of requests and operations on every service', async () => {
+    await graphql(deployment.routerUrl, 'query CountUsers { users(first: 1) { totalCount } }');
+    const scrape = async (graphqlUrl: string) => {
+      const res = await fetch(graphqlUrl.replace(/\/graphql$/, '/metrics'));
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toContain('text/plain');
+      return res.text();
+    };
+    const router = await scrape(deployment.routerUrl);
+    expect(router).toMatch(
+      /http_requests_total\{method="POST",endpoint="\/graphql",status="200",service="gateway"\} [1-9]/,
+    );
+    expect(router).toMatch(
+      /graphql_operations_total\{operation="CountUsers",type="query",outcome="ok",service="gateway"\} [1-9]/,
+    );
+    expect(router).toContain('process_cpu_seconds_total');
+    // The subgraph saw the router's fetch (named after the operation by the planner).
+    expect(await scrape(deployment.subgraphUrls.user)).toMatch(
+      /graphql_operations_total\{operation="CountUsers__user__\d+",type="query",outcome="ok",service="user"\} [1-9]/,
+    );
+  });
+});
+
 describe('bad input', () => {
   it('answers malformed JSON with 400 and a GraphQL error', async () => {
     const res = await fetch(deployment.routerUrl, {

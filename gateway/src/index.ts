@@ -4,6 +4,8 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import {
   anonymous,
   createFormatError,
+  createMetrics,
+  metricsPlugin,
   createGraphQLRequestListener,
   ErrorCode,
   foundationError,
@@ -12,6 +14,7 @@ import {
   type Config,
   type IdentityAssertions,
   type Logger,
+  type Metrics,
   type Principal,
 } from '@foundation/platform';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -27,11 +30,15 @@ export interface GatewayOptions {
   logger: Logger;
   accessTokens: AccessTokens;
   assertions: IdentityAssertions;
+  /** Where its metrics go. @default a new registry labelled `gateway` */
+  metrics?: Metrics;
 }
 
 /** The router, started but not listening; bind `listener` with `listen()`. */
 export interface Gateway {
   listener: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Served at `/metrics`. */
+  metrics: Metrics;
   stop(): Promise<void>;
 }
 
@@ -41,6 +48,7 @@ export interface Gateway {
  */
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, logger } = options;
+  const metrics = options.metrics ?? createMetrics({ service: 'gateway' });
   const urls = new Map(Object.entries(config.subgraphs).map(([name, s]) => [name, s.url]));
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(
@@ -68,19 +76,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     // runService owns shutdown; Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,
     introspection: config.env !== 'production',
-    plugins: [requestLogging()],
+    plugins: [requestLogging(), metricsPlugin<GatewayContext>(metrics)],
   });
   await apollo.start();
   const listener = createGraphQLRequestListener<GatewayContext>({
     apollo,
     logger,
+    metrics,
     context: async ({ req, requestId, logger: requestLogger }) => ({
       principal: await authenticate(req.headers.authorization, options.accessTokens),
       requestId,
       logger: requestLogger,
     }),
   });
-  return { listener, stop: () => apollo.stop() };
+  return { listener, metrics, stop: () => apollo.stop() };
 }
 
 /**

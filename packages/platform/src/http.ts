@@ -5,6 +5,7 @@ import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import { ErrorCode } from './errors.js';
 import { REQUEST_ID_HEADER } from './identity.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 
 /** What a GraphQL context factory gets for each HTTP request. */
 export interface RequestInfo {
@@ -25,6 +26,8 @@ export interface GraphQLHttpOptions<TContext extends BaseContext> {
   maxBodyBytes?: number;
   /** Answers `/ready`; `/health` only says the process is up. */
   ready?: () => boolean | Promise<boolean>;
+  /** Records every request and serves `/metrics` (Prometheus text format). */
+  metrics?: Metrics;
 }
 
 const requestIdPattern = /^[\w.:-]{1,128}$/;
@@ -44,6 +47,7 @@ export function createGraphQLRequestListener<TContext extends BaseContext>(
       typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
     res.setHeader(REQUEST_ID_HEADER, requestId);
     const logger = options.logger.child({ reqId: requestId });
+    if (options.metrics) record(options.metrics, req, res);
     handle({ req, res, requestId, logger }).catch((err: unknown) => {
       logger.error({ err }, 'request failed unexpectedly');
       if (!res.headersSent)
@@ -52,10 +56,33 @@ export function createGraphQLRequestListener<TContext extends BaseContext>(
     });
   };
 
+  // A fixed set of endpoint labels, so unknown paths cannot grow the metrics without bound.
+  function endpointOf(req: IncomingMessage): string {
+    const pathname = (req.url ?? '/').split('?', 1)[0];
+    if (pathname === graphqlPath) return graphqlPath;
+    return pathname === '/health' || pathname === '/ready' || pathname === '/metrics'
+      ? pathname
+      : 'other';
+  }
+
+  function record(metrics: Metrics, req: IncomingMessage, res: ServerResponse) {
+    const started = performance.now();
+    res.once('finish', () => {
+      const labels = { method: req.method ?? 'GET', endpoint: endpointOf(req) };
+      metrics.httpRequests.inc({ ...labels, status: String(res.statusCode) });
+      metrics.httpDuration.observe(labels, (performance.now() - started) / 1000);
+    });
+  }
+
   async function handle(info: RequestInfo & { res: ServerResponse }) {
     const { req, res } = info;
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/health') return sendJson(res, 200, { status: 'ok' });
+    if (url.pathname === '/metrics' && options.metrics) {
+      res.setHeader('content-type', options.metrics.registry.contentType);
+      res.end(await options.metrics.registry.metrics());
+      return;
+    }
     if (url.pathname === '/ready') {
       const ready = options.ready ? await options.ready() : true;
       return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });

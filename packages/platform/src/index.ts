@@ -13,3 +13,4 @@ export * from './pagination.js';
 export * from './service.js';
 export * from './scalars.js';
 export * from './stores/index.js';
+export * from './metrics.js';

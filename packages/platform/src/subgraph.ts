@@ -11,6 +11,7 @@ import { createFormatError } from './errors.js';
 import { createGraphQLRequestListener } from './http.js';
 import { IDENTITY_ASSERTION_HEADER, type IdentityAssertions, type Principal } from './identity.js';
 import type { Logger } from './logger.js';
+import { createMetrics, metricsPlugin, type Metrics } from './metrics.js';
 
 /** What every subgraph resolver can rely on in its context. */
 export interface SubgraphContext {
@@ -32,12 +33,16 @@ export interface SubgraphOptions<TContext extends SubgraphContext> {
   context: (base: SubgraphContext) => TContext;
   /** Answers `/ready` (e.g. the search index is built). */
   ready?: () => boolean | Promise<boolean>;
+  /** Where its metrics go. @default a new registry labelled with `name` */
+  metrics?: Metrics;
 }
 
 /** A subgraph server that is started but not listening; bind `listener` with `listen()`. */
 export interface Subgraph {
   name: string;
   listener: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Served at `/metrics`; a subgraph may add its own series to the registry. */
+  metrics: Metrics;
   stop(): Promise<void>;
 }
 
@@ -57,6 +62,7 @@ export async function createSubgraph<TContext extends SubgraphContext>(
     typeDefs: parse(readSubgraphSdl(options.name)),
     resolvers: options.resolvers as GraphQLResolverMap<unknown>,
   });
+  const metrics = options.metrics ?? createMetrics({ service: options.name });
   const apollo = new ApolloServer<TContext>({
     schema,
     logger: options.logger,
@@ -66,12 +72,17 @@ export async function createSubgraph<TContext extends SubgraphContext>(
     stopOnTerminationSignals: false,
     // Inline traces (ftv1) feed Apollo's hosted usage reporting, which we do not use; they
     // would cost every traced request.
-    plugins: [ApolloServerPluginInlineTraceDisabled(), requestLogging<TContext>()],
+    plugins: [
+      ApolloServerPluginInlineTraceDisabled(),
+      requestLogging<TContext>(),
+      metricsPlugin<TContext>(metrics),
+    ],
   });
   await apollo.start();
   const listener = createGraphQLRequestListener<TContext>({
     apollo,
     logger: options.logger,
+    metrics,
     ...(options.ready ? { ready: options.ready } : {}),
     async context({ req, requestId, logger }) {
       const header = req.headers[IDENTITY_ASSERTION_HEADER];
@@ -81,7 +92,7 @@ export async function createSubgraph<TContext extends SubgraphContext>(
       return options.context({ principal, requestId, logger });
     },
   });
-  return { name: options.name, listener, stop: () => apollo.stop() };
+  return { name: options.name, listener, metrics, stop: () => apollo.stop() };
 }
 
 /** Logs each operation once, at debug level, with its duration and error count. */
