@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '@foundation/platform';
+import { skipUnlessInstalled } from '@foundation/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { entries, graphql, planDeployment, ServiceProcess, type Deployment } from './harness.js';
@@ -16,21 +17,7 @@ import { entries, graphql, planDeployment, ServiceProcess, type Deployment } fro
 const prometheusDir = path.join(repoRoot, 'config/prometheus');
 const dashboardFile = path.join(repoRoot, 'config/grafana/foundation-dashboard.json');
 
-function hasPromtool(): boolean {
-  try {
-    execFileSync('promtool', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const promtool = hasPromtool();
-if (!promtool) {
-  const message = 'promtool not found: install it with `apt-get install -y prometheus`';
-  // CI must prove the files; a developer's machine without it is told, loudly.
-  if (process.env['CI'] === 'true') throw new Error(message);
-  console.warn(`\n!!! SKIPPING the promtool checks: ${message}\n`);
-}
+const promtool = !skipUnlessInstalled('promtool', 'prometheus');
 
 const run = (args: string[]) =>
   execFileSync('promtool', args, { cwd: prometheusDir, encoding: 'utf8', stdio: 'pipe' });

@@ -1,0 +1,88 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort, ServerProcess, waitUntil } from './server-process.js';
+
+/** A real redis-server for one test file. */
+export interface RedisServer {
+  /** `redis://127.0.0.1:<port>` */
+  url: string;
+  port: number;
+  readonly pid: number | undefined;
+  /** Stops the server (SIGTERM: with persistence on, it saves first). */
+  stop(): Promise<void>;
+  /** Stops it and starts it again on the same port and data directory. */
+  restart(): Promise<void>;
+  /** Stops it and removes its directory. */
+  dispose(): Promise<void>;
+}
+
+export interface RedisServerOptions {
+  /** Append-only persistence, so data survives a restart. @default false */
+  persistence?: boolean;
+}
+
+/** Sends PING and waits for PONG, without a client library. */
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
+  });
+}
+
+/** Starts `redis-server` on a free loopback port in a temporary directory. */
+export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'foundation-redis-'));
+  const port = await freePort();
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    options.persistence ? 'yes' : 'no',
+    '--protected-mode',
+    'no',
+    '--daemonize',
+    'no',
+  ];
+  let server: ServerProcess;
+  const start = async () => {
+    server = new ServerProcess('redis-server', args, 'redis-server');
+    await waitUntil(() => ping(port), {
+      timeoutMs: 15_000,
+      what: 'redis-server',
+      alive: () => server.alive,
+      output: () => server.output,
+    });
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    get pid() {
+      return server.pid;
+    },
+    stop: () => server.stop(),
+    async restart() {
+      await server.stop();
+      await start();
+    },
+    async dispose() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
