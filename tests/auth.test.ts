@@ -2,6 +2,9 @@
  * Identity and access through the real router (`pnpm start` as a process): every way a
  * credential can be wrong gets its stable code and status, never a 500.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { repoRoot } from '@foundation/platform';
 import { decodeJwt, SignJWT } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -386,6 +389,29 @@ describe('API keys and the two listeners', () => {
     expectRefused(jwtOnService, /only on the public listener/);
     const nothing = await graphql(deployment.serviceUrl, '{ users(first: 1) { totalCount } }');
     expectRefused(nothing, /API key is required/);
+  });
+
+  it('can be minted by the bootstrap script, and work at once', async () => {
+    const { NODE_ENV: _vitest, ...env } = process.env;
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'subgraphs/auth/scripts/apikey-create.ts',
+        '--name',
+        'bootstrap',
+        '--scopes',
+        'admin',
+      ],
+      { cwd: repoRoot, env: { ...env, ...deployment.env }, timeout: 30_000 },
+    );
+    const key = stdout.trim();
+    expect(key).toMatch(/^fdn_[0-9a-f]{16}_[\w-]{43}$/);
+    expect(stderr).toContain('"bootstrap" (scopes admin; never expires)');
+    expect(stderr).not.toContain(key);
+    const res = await asService(key, '{ apiKeys { name owner { id } } }');
+    expect(res.data?.['apiKeys']).toContainEqual({ name: 'bootstrap', owner: null });
   });
 
   it('are minted by admins only', async () => {
