@@ -6,6 +6,7 @@ import {
   ErrorCode,
   foundationError,
   hasScopes,
+  sha256Hex,
   snapshotOfUser,
   type Principal,
   type UserPrincipal,
@@ -111,9 +112,9 @@ export const resolvers: Resolvers = {
         where: login.includes('@') ? { email: login } : { username: login },
         include: { credential: true },
       });
-      // Unknown accounts are counted too, under what was typed, so that being limited
-      // does not reveal whether an account exists.
-      const accountKey = user ? `user:${user.id}` : `unknown:${login}`;
+      // Unknown accounts are counted too, under what was typed (hashed, so a huge input
+      // makes no huge key), so that being limited does not reveal whether one exists.
+      const accountKey = user ? `user:${user.id}` : `unknown:${sha256Hex(login)}`;
       const byAccount = await ctx.loginLimits.perAccount.consume(accountKey);
       if (!byAccount.allowed) {
         ctx.logger.warn({ known: Boolean(user) }, 'login rate limited for an account');
