@@ -44,7 +44,10 @@ const config: CodegenConfig = {
   errorsOnly: true,
   generates: {
     ...subgraph('user', { User: '@foundation/db#User' }),
-    ...subgraph('auth'),
+    ...subgraph('auth', {
+      Session: '@foundation/platform#Session',
+      ApiKey: '@foundation/db#ApiKey',
+    }),
     ...subgraph('search'),
   },
 };

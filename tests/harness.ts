@@ -103,7 +103,10 @@ export class ServiceProcess {
 /** Ports, URLs and environment of one Foundation deployment under test. */
 export interface Deployment {
   dir: string;
+  /** The router's public listener (access tokens, anonymous). */
   routerUrl: string;
+  /** The router's service listener (API keys). */
+  serviceUrl: string;
   subgraphUrls: { user: string; auth: string; search: string };
   env: Record<string, string>;
   cleanup(): void;
@@ -112,7 +115,8 @@ export interface Deployment {
 /** Picks free ports and a temporary database for a deployment. */
 export async function planDeployment(extraEnv: Record<string, string> = {}): Promise<Deployment> {
   const dir = mkdtempSync(path.join(tmpdir(), 'foundation-e2e-'));
-  const [gateway, user, auth, search] = await Promise.all([
+  const [gateway, service, user, auth, search] = await Promise.all([
+    freePort(),
     freePort(),
     freePort(),
     freePort(),
@@ -129,6 +133,7 @@ export async function planDeployment(extraEnv: Record<string, string> = {}): Pro
     LOG_FORMAT: 'json',
     DATABASE_URL: `file:${path.join(dir, 'foundation.db')}`,
     FOUNDATION_GATEWAY__PORT: String(gateway),
+    FOUNDATION_GATEWAY__SERVICE_PORT: String(service),
     FOUNDATION_SUBGRAPHS__USER__PORT: String(user),
     FOUNDATION_SUBGRAPHS__USER__URL: subgraphUrls.user,
     FOUNDATION_SUBGRAPHS__AUTH__PORT: String(auth),
@@ -140,6 +145,7 @@ export async function planDeployment(extraEnv: Record<string, string> = {}): Pro
   return {
     dir,
     routerUrl: `http://127.0.0.1:${gateway}/graphql`,
+    serviceUrl: `http://127.0.0.1:${service}/graphql`,
     subgraphUrls,
     env,
     cleanup: () => rmSync(dir, { recursive: true, force: true }),

@@ -283,8 +283,8 @@ describe('bad input', () => {
     // Signed with the (public) development key the test deployment uses, but expired.
     const key = new TextEncoder().encode('development-only-jwt-secret-do-not-use-in-production');
     const past = Math.floor(Date.now() / 1000) - 7200;
-    const expired = await new SignJWT({ user_id: 'x', username: 'x' })
-      .setProtectedHeader({ alg: 'HS256' })
+    const expired = await new SignJWT({ user_id: 'x', username: 'x', sid: 's' })
+      .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
       .setIssuer('foundation')
       .setAudience('foundation-api')
       .setJti('j')
@@ -295,7 +295,7 @@ describe('bad input', () => {
     const res = await graphql(deployment.routerUrl, '{ me { username } }', { token: expired });
     expect(res.status).toBe(401);
     expect(res.errors?.[0]).toMatchObject({
-      message: 'Access token has expired; log in again',
+      message: 'Access token has expired; refresh it or log in again',
       extensions: { code: 'UNAUTHENTICATED' },
     });
   });

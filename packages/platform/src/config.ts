@@ -24,6 +24,16 @@ const subgraphSchema = z.strictObject({
   url: z.url(),
 });
 
+const rateLimitSchema = z.strictObject({
+  /** Attempts allowed per window. */
+  limit: z.number().int().min(1),
+  /** Length of the window, in seconds. */
+  windowSeconds: z.number().int().min(1).max(86_400),
+});
+
+/** A key id: what access tokens name in their `kid` header. */
+const keyIdPattern = /^[\w.-]{1,64}$/;
+
 const subgraphNames = ['user', 'auth', 'search'] as const;
 /** The subgraphs this repository ships. */
 export type SubgraphName = (typeof subgraphNames)[number];
@@ -40,6 +50,13 @@ const configSchema = z.strictObject({
     supergraphPath: z.string().min(1),
     /** Budget for one subgraph call, in milliseconds. */
     subgraphTimeoutMs: z.number().int().positive(),
+    /**
+     * Port of the service listener (API keys only; `port` is the public one, for access
+     * tokens and anonymous callers). Same host. 0 picks a free one.
+     */
+    servicePort: port,
+    /** How long the router trusts a cached API key lookup, in seconds; revoking clears it. */
+    apiKeyCacheTtlSeconds: z.number().int().min(1).max(3600),
   }),
   subgraphs: z.strictObject({
     user: subgraphSchema,
@@ -63,9 +80,23 @@ const configSchema = z.strictObject({
       .max(7 * 24 * 3600),
     /** Clock skew tolerated when verifying `iat`/`nbf`/`exp`, in seconds. */
     clockSkewSeconds: z.number().int().min(0).max(300),
+    /**
+     * Absolute lifetime of a session and so of its refresh tokens, in seconds. Refreshing
+     * rotates the refresh token but never extends the session.
+     */
+    sessionTtlSeconds: z
+      .number()
+      .int()
+      .min(300)
+      .max(365 * 24 * 3600),
     /** Lifetime of the identity assertion the router sends to subgraphs, in seconds. */
     assertionTtlSeconds: z.number().int().min(5).max(600),
     passwordMinLength: z.number().int().min(8).max(128),
+    /** Login attempts allowed, per client IP and per account, before RATE_LIMITED. */
+    loginRateLimit: z.strictObject({
+      perIp: rateLimitSchema,
+      perAccount: rateLimitSchema,
+    }),
   }),
   search: z.strictObject({
     /** Most hits one `search` call can return. */
@@ -76,8 +107,15 @@ const configSchema = z.strictObject({
     seedUsers: z.boolean(),
   }),
   secrets: z.strictObject({
-    /** HMAC key of user access tokens (env JWT_SECRET). */
+    /** HMAC key that signs new user access tokens (env JWT_SECRET). */
     jwtSecret: z.string(),
+    /** `kid` of the signing key (env JWT_KEY_ID). */
+    jwtKeyId: z.string().regex(keyIdPattern, 'must be 1–64 of A–Z, a–z, 0–9, _ . -'),
+    /**
+     * Older keys still accepted on verify, for rotation (env JWT_VERIFICATION_KEYS as
+     * `kid1:secret1,kid2:secret2`). Never used to sign.
+     */
+    jwtVerificationKeys: z.array(z.strictObject({ id: z.string(), secret: z.string() })),
     /** HMAC key of router→subgraph identity assertions (env INTERNAL_TOKEN_SECRET). */
     internalTokenSecret: z.string(),
   }),
@@ -94,6 +132,9 @@ const secretVariables = {
   JWT_SECRET: 'jwtSecret',
   INTERNAL_TOKEN_SECRET: 'internalTokenSecret',
 } as const;
+
+/** Key id of the signing key when JWT_KEY_ID is unset. */
+const defaultKeyId = 'k1';
 
 /** Short, well-known variables, besides the generic `FOUNDATION_SECTION__KEY` form. */
 const aliasVariables: Record<string, string[]> = {
@@ -167,7 +208,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const merged = deepMerge(base, overlay);
   merged['env'] = envName;
   applyEnvironment(merged, env, problems);
-  merged['secrets'] = readSecrets(env, envName);
+  merged['secrets'] = readSecrets(env, envName, problems);
 
   const result = configSchema.safeParse(merged);
   if (!result.success) {
@@ -269,8 +310,15 @@ function coerce(prior: unknown, raw: string): unknown {
   return raw;
 }
 
-function readSecrets(env: Record<string, string | undefined>, envName: string): Tree {
-  const secrets: Tree = {};
+function readSecrets(
+  env: Record<string, string | undefined>,
+  envName: string,
+  problems: string[],
+): Tree {
+  const secrets: Tree = {
+    jwtKeyId: env['JWT_KEY_ID'] || defaultKeyId,
+    jwtVerificationKeys: parseVerificationKeys(env['JWT_VERIFICATION_KEYS'] ?? '', problems),
+  };
   for (const [variable, key] of Object.entries(secretVariables)) {
     const value = env[variable];
     secrets[key] =
@@ -283,10 +331,53 @@ function readSecrets(env: Record<string, string | undefined>, envName: string): 
   return secrets;
 }
 
-/** Production must run on real secrets: present, long, not the development ones, distinct. */
-function checkSecrets(config: Config): string[] {
-  if (config.env !== 'production') return [];
+/**
+ * `kid1:secret1,kid2:secret2` → keys. Only the first `:` of an entry splits, so a secret
+ * may contain `:` (not `,`). Problems name an entry by position, never by its secret.
+ */
+function parseVerificationKeys(raw: string, problems: string[]): { id: string; secret: string }[] {
+  const keys: { id: string; secret: string }[] = [];
+  raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .forEach((entry, index) => {
+      if (entry === '') return;
+      const colon = entry.indexOf(':');
+      const id = colon > 0 ? entry.slice(0, colon) : '';
+      const secret = colon > 0 ? entry.slice(colon + 1) : '';
+      if (!keyIdPattern.test(id) || secret === '') {
+        problems.push(
+          `JWT_VERIFICATION_KEYS: entry ${index + 1} is not "kid:secret" (kid of A–Z, a–z, 0–9, _ . -)`,
+        );
+        return;
+      }
+      keys.push({ id, secret });
+    });
+  return keys;
+}
+
+/** Problems with the key set that hold in every environment (they would break verify). */
+function checkKeyIds(config: Config): string[] {
   const problems: string[] = [];
+  const seen = new Set([config.secrets.jwtKeyId]);
+  for (const key of config.secrets.jwtVerificationKeys) {
+    if (seen.has(key.id)) {
+      problems.push(
+        `JWT_VERIFICATION_KEYS: key id "${key.id}" appears twice (or is JWT_KEY_ID); each kid names one key`,
+      );
+    }
+    seen.add(key.id);
+  }
+  return problems;
+}
+
+/**
+ * Production must run on real secrets: present, long, not the development ones, distinct.
+ * Every verification key is held to the same rules as the signing key.
+ */
+function checkSecrets(config: Config): string[] {
+  const problems = checkKeyIds(config);
+  if (config.env !== 'production') return problems;
   for (const [variable, key] of Object.entries(secretVariables)) {
     const value = config.secrets[key];
     const advice = `set ${variable} to a random value of at least ${minimumSecretLength} characters, e.g. \`openssl rand -base64 48\``;
@@ -298,12 +389,31 @@ function checkSecrets(config: Config): string[] {
     else if (new Set(value).size < 8)
       problems.push(`${variable}: too little variety to be random — ${advice}`);
   }
+  for (const { id, secret } of config.secrets.jwtVerificationKeys) {
+    const advice = `give it a random secret of at least ${minimumSecretLength} characters`;
+    if (secret === developmentSecrets.jwtSecret)
+      problems.push(
+        `JWT_VERIFICATION_KEYS: key "${id}" is the public development default — ${advice}`,
+      );
+    else if (secret.length < minimumSecretLength)
+      problems.push(
+        `JWT_VERIFICATION_KEYS: key "${id}" is too short (${secret.length} characters) — ${advice}`,
+      );
+    else if (new Set(secret).size < 8)
+      problems.push(
+        `JWT_VERIFICATION_KEYS: key "${id}" has too little variety to be random — ${advice}`,
+      );
+  }
+  const userKeys = [
+    config.secrets.jwtSecret,
+    ...config.secrets.jwtVerificationKeys.map((k) => k.secret),
+  ];
   if (
-    config.secrets.jwtSecret !== '' &&
-    config.secrets.jwtSecret === config.secrets.internalTokenSecret
+    config.secrets.internalTokenSecret !== '' &&
+    userKeys.includes(config.secrets.internalTokenSecret)
   ) {
     problems.push(
-      'INTERNAL_TOKEN_SECRET: must differ from JWT_SECRET, so a user token can never pass as a router assertion',
+      'INTERNAL_TOKEN_SECRET: must differ from JWT_SECRET and every JWT_VERIFICATION_KEYS secret, so a user token can never pass as a router assertion',
     );
   }
   return problems;

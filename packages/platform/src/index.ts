@@ -2,6 +2,8 @@
  * @foundation/platform: the shared runtime of every Foundation service. It imports no
  * other workspace package; gateway, subgraphs and launcher import it.
  */
+export * from './api-keys.js';
+export * from './authorization.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './events.js';

@@ -32,6 +32,11 @@ export const redactPaths = [
   'variables.password',
   'variables.*.password',
   'variables.token',
+  'refreshToken',
+  '*.refreshToken',
+  'variables.refreshToken',
+  'key',
+  '*.key',
 ];
 
 /** Builds the root logger of one service; child loggers add `reqId` per request. */

@@ -9,7 +9,14 @@ import { parse } from 'graphql';
 import { repoRoot } from './config.js';
 import { createFormatError } from './errors.js';
 import { createGraphQLRequestListener } from './http.js';
-import { IDENTITY_ASSERTION_HEADER, type IdentityAssertions, type Principal } from './identity.js';
+import { enforceAuthorization } from './authorization.js';
+import {
+  CLIENT_IP_HEADER,
+  CLIENT_USER_AGENT_HEADER,
+  IDENTITY_ASSERTION_HEADER,
+  type IdentityAssertions,
+  type Principal,
+} from './identity.js';
 import type { Logger } from './logger.js';
 import { createMetrics, metricsPlugin, type Metrics } from './metrics.js';
 
@@ -17,9 +24,17 @@ import { createMetrics, metricsPlugin, type Metrics } from './metrics.js';
 export interface SubgraphContext {
   /** Who is calling, as asserted by the router. */
   principal: Principal;
+  /** Where the call came from, as the router saw it (for sessions and rate limits). */
+  client: ClientInfo;
   requestId: string;
   /** Bound to the request id. */
   logger: Logger;
+}
+
+/** The caller's address and user agent; null when the router did not say. */
+export interface ClientInfo {
+  ip: string | null;
+  userAgent: string | null;
 }
 
 export interface SubgraphOptions<TContext extends SubgraphContext> {
@@ -58,10 +73,12 @@ export function readSubgraphSdl(name: string): string {
 export async function createSubgraph<TContext extends SubgraphContext>(
   options: SubgraphOptions<TContext>,
 ): Promise<Subgraph> {
-  const schema = buildSubgraphSchema({
-    typeDefs: parse(readSubgraphSdl(options.name)),
-    resolvers: options.resolvers as GraphQLResolverMap<unknown>,
-  });
+  const schema = enforceAuthorization(
+    buildSubgraphSchema({
+      typeDefs: parse(readSubgraphSdl(options.name)),
+      resolvers: options.resolvers as GraphQLResolverMap<unknown>,
+    }),
+  );
   const metrics = options.metrics ?? createMetrics({ service: options.name });
   const apollo = new ApolloServer<TContext>({
     schema,
@@ -89,10 +106,20 @@ export async function createSubgraph<TContext extends SubgraphContext>(
       const principal = await options.assertions.verify(
         typeof header === 'string' ? header : undefined,
       );
-      return options.context({ principal, requestId, logger });
+      // Only now, with the router's assertion verified, are its other headers believed.
+      const client = {
+        ip: headerOf(req, CLIENT_IP_HEADER),
+        userAgent: headerOf(req, CLIENT_USER_AGENT_HEADER),
+      };
+      return options.context({ principal, client, requestId, logger });
     },
   });
   return { name: options.name, listener, metrics, stop: () => apollo.stop() };
+}
+
+function headerOf(req: IncomingMessage, name: string): string | null {
+  const value = req.headers[name];
+  return typeof value === 'string' && value !== '' ? value : null;
 }
 
 /** Logs each operation once, at debug level, with its duration and error count. */

@@ -3,7 +3,13 @@
  * loopback port and call it as the router would. Import from '@foundation/platform/testing'.
  */
 import { listen, type RunningServer } from './http.js';
-import { createIdentityAssertions, IDENTITY_ASSERTION_HEADER, type Principal } from './identity.js';
+import { randomUUID } from 'node:crypto';
+import {
+  createIdentityAssertions,
+  IDENTITY_ASSERTION_HEADER,
+  type Principal,
+  type UserPrincipal,
+} from './identity.js';
 import { createLogger, type Logger } from './logger.js';
 import type { Subgraph } from './subgraph.js';
 
@@ -12,6 +18,24 @@ export const testAssertions = createIdentityAssertions({
   secret: 'test-internal-secret-test-internal-secret',
   ttlSeconds: 60,
 });
+
+/** A signed-in user as the router would assert them: a fresh session and token id. */
+export function testUser(
+  userId: string,
+  username: string,
+  overrides: Partial<UserPrincipal> = {},
+): UserPrincipal {
+  return {
+    kind: 'user',
+    userId,
+    username,
+    sessionId: randomUUID(),
+    scopes: [],
+    tokenId: randomUUID(),
+    tokenExpiresAt: new Date(Date.now() + 900_000),
+    ...overrides,
+  };
+}
 
 /** A logger that prints nothing unless LOG_LEVEL asks for it. */
 export function testLogger(): Logger {
@@ -33,7 +57,12 @@ export interface SubgraphClient {
   url: string;
   request<T = Record<string, unknown>>(
     query: string,
-    options?: { variables?: Record<string, unknown>; principal?: Principal },
+    options?: {
+      variables?: Record<string, unknown>;
+      principal?: Principal;
+      /** Extra headers, e.g. the client IP and user agent the router forwards. */
+      headers?: Record<string, string>;
+    },
   ): Promise<TestResponse<T>>;
   close(): Promise<void>;
 }
@@ -48,7 +77,11 @@ export async function serveSubgraph(subgraph: Subgraph): Promise<SubgraphClient>
       const assertion = await testAssertions.sign(options.principal ?? { kind: 'anonymous' });
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [IDENTITY_ASSERTION_HEADER]: assertion },
+        headers: {
+          'content-type': 'application/json',
+          [IDENTITY_ASSERTION_HEADER]: assertion,
+          ...options.headers,
+        },
         body: JSON.stringify({ query, variables: options.variables }),
       });
       return { status: response.status, ...((await response.json()) as object) };

@@ -81,6 +81,43 @@ describe('loadConfig', () => {
     expect(problems[0]).toContain('"secrets" may not be set in a file');
   });
 
+  it('reads the signing key id and the verification keys for rotation', () => {
+    const config = loadConfig({
+      configDir,
+      dotenvPath: noDotenv,
+      env: {
+        APP_ENV: 'test',
+        JWT_KEY_ID: '2026-12',
+        JWT_VERIFICATION_KEYS: ' 2026-11:old:secret:with:colons , 2026-10:older ',
+      },
+    });
+    expect(config.secrets.jwtKeyId).toBe('2026-12');
+    expect(config.secrets.jwtVerificationKeys).toEqual([
+      { id: '2026-11', secret: 'old:secret:with:colons' },
+      { id: '2026-10', secret: 'older' },
+    ]);
+    expect(
+      loadConfig({ configDir, dotenvPath: noDotenv, env: { APP_ENV: 'test' } }).secrets,
+    ).toMatchObject({ jwtKeyId: 'k1', jwtVerificationKeys: [] });
+  });
+
+  it('refuses malformed or duplicate verification keys without echoing them', () => {
+    const problems = problemsOf(() =>
+      loadConfig({
+        configDir,
+        dotenvPath: noDotenv,
+        env: { APP_ENV: 'test', JWT_VERIFICATION_KEYS: 'nocolon-hunter2,:x,k1:dup,a:1,a:2' },
+      }),
+    );
+    expect(problems).toEqual([
+      'JWT_VERIFICATION_KEYS: entry 1 is not "kid:secret" (kid of A–Z, a–z, 0–9, _ . -)',
+      'JWT_VERIFICATION_KEYS: entry 2 is not "kid:secret" (kid of A–Z, a–z, 0–9, _ . -)',
+      expect.stringMatching(/key id "k1" appears twice/),
+      expect.stringMatching(/key id "a" appears twice/),
+    ]);
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
   describe('in production', () => {
     const production = (env: Record<string, string>) => () =>
       loadConfig({ configDir, dotenvPath: noDotenv, env: { APP_ENV: 'production', ...env } });
@@ -121,6 +158,25 @@ describe('loadConfig', () => {
       const problems = problemsOf(
         production({ JWT_SECRET: 'hunter2-secret', INTERNAL_TOKEN_SECRET: strongInternal }),
       );
+      expect(problems.join('\n')).not.toContain('hunter2');
+    });
+
+    it('holds every verification key to the same rules, naming it by kid only', () => {
+      const problems = problemsOf(
+        production({
+          JWT_SECRET: strongSecret,
+          INTERNAL_TOKEN_SECRET: strongInternal,
+          JWT_VERIFICATION_KEYS: `old:hunter2-short,older:${'b'.repeat(40)},dev:development-only-jwt-secret-do-not-use-in-production,same:${strongInternal}`,
+        }),
+      );
+      expect(problems).toEqual([
+        expect.stringMatching(/^JWT_VERIFICATION_KEYS: key "old" is too short/),
+        expect.stringMatching(/^JWT_VERIFICATION_KEYS: key "older" has too little variety/),
+        expect.stringMatching(
+          /^JWT_VERIFICATION_KEYS: key "dev" is the public development default/,
+        ),
+        expect.stringMatching(/^INTERNAL_TOKEN_SECRET: must differ from JWT_SECRET and every/),
+      ]);
       expect(problems.join('\n')).not.toContain('hunter2');
     });
 

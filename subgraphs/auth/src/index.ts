@@ -5,6 +5,8 @@ import {
   type EventBus,
   type IdentityAssertions,
   type Logger,
+  type RateLimitRule,
+  type Stores,
   type Subgraph,
 } from '@foundation/platform';
 import { resolvers } from './resolvers.js';
@@ -15,14 +17,34 @@ export interface AuthSubgraphOptions {
   events: EventBus;
   accessTokens: AccessTokens;
   assertions: IdentityAssertions;
+  /** Sessions, revocations, rate limits and the cache; the router must share them. */
+  stores: Stores;
   logger: Logger;
   /** Shortest password accepted at registration, in characters. */
   passwordMinLength: number;
+  /** Absolute lifetime of a session, in seconds. */
+  sessionTtlSeconds: number;
+  /** Login attempts allowed per client IP and per account. */
+  loginRateLimit: {
+    perIp: Omit<RateLimitRule, 'name'>;
+    perAccount: Omit<RateLimitRule, 'name'>;
+  };
 }
 
-/** Builds the auth subgraph (credentials, register, login, me) without listening. */
+/**
+ * Builds the auth subgraph without listening: credentials, register, login, sessions
+ * (refresh, logout, revocation) and API keys.
+ */
 export function createAuthSubgraph(options: AuthSubgraphOptions): Promise<Subgraph> {
   const { prisma } = options.db;
+  const { stores } = options;
+  const loginLimits = {
+    perIp: stores.rateLimiters.limiter({ name: 'login-ip', ...options.loginRateLimit.perIp }),
+    perAccount: stores.rateLimiters.limiter({
+      name: 'login-account',
+      ...options.loginRateLimit.perAccount,
+    }),
+  };
   return createSubgraph({
     name: 'auth',
     resolvers,
@@ -33,9 +55,15 @@ export function createAuthSubgraph(options: AuthSubgraphOptions): Promise<Subgra
       prisma,
       events: options.events,
       accessTokens: options.accessTokens,
+      sessions: stores.sessions,
+      revocations: stores.revocations,
+      cache: stores.cache,
+      loginLimits,
       passwordMinLength: options.passwordMinLength,
+      sessionTtlSeconds: options.sessionTtlSeconds,
     }),
   });
 }
 
-export { hashPassword, verifyPassword } from './passwords.js';
+export { createApiKey, type NewApiKey } from './api-keys.js';
+export { hashPassword, passwordHashParameters, verifyPassword } from './passwords.js';

@@ -1,18 +1,30 @@
 /** Runs the auth subgraph alone: `pnpm --filter @foundation/auth-subgraph start`. */
 import { openDatabase } from '@foundation/db';
-import { createMemoryEventBus, identityFromConfig, listen, runService } from '@foundation/platform';
+import {
+  createMemoryEventBus,
+  createMemoryStores,
+  identityFromConfig,
+  listen,
+  runService,
+} from '@foundation/platform';
 import { createAuthSubgraph } from './index.js';
 
 await runService('auth', async ({ config, logger }) => {
   const db = await openDatabase({ url: config.database.url, migrate: true });
   const { accessTokens, assertions } = identityFromConfig(config);
+  // In-process stores are this process's own: a router in another process cannot see
+  // these sessions. Separate processes need the shared (Redis) stores.
+  const stores = createMemoryStores();
   const subgraph = await createAuthSubgraph({
     db,
     events: createMemoryEventBus(logger),
     accessTokens,
     assertions,
+    stores,
     logger,
     passwordMinLength: config.auth.passwordMinLength,
+    sessionTtlSeconds: config.auth.sessionTtlSeconds,
+    loginRateLimit: config.auth.loginRateLimit,
   });
   const server = await listen(subgraph.listener, config.subgraphs.auth);
   logger.info(`auth subgraph ready at ${server.url}/graphql`);
@@ -20,6 +32,7 @@ await runService('auth', async ({ config, logger }) => {
     async close() {
       await server.close();
       await subgraph.stop();
+      await stores.close();
       await db.close();
     },
   };

@@ -7,6 +7,8 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
  * without invalidating existing ones.
  */
 const defaults = { N: 2 ** 15, r: 8, p: 1 };
+/** The scrypt parameters of new hashes (for the benchmark and docs). */
+export const passwordHashParameters: Readonly<typeof defaults> = Object.freeze({ ...defaults });
 const keyLength = 32;
 const saltLength = 16;
 

@@ -7,6 +7,7 @@ import {
   serveSubgraph,
   testAssertions,
   testLogger,
+  testUser,
   type SubgraphClient,
 } from '@foundation/platform/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -42,7 +43,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const ada = () => ({ kind: 'user' as const, userId: users[0]!.id, username: 'ada' });
+const ada = () => testUser(users[0]!.id, 'ada');
 
 describe('user subgraph', () => {
   it('reads a user by id, and null for an unknown id', async () => {

@@ -1,0 +1,103 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { PrismaClient } from '@foundation/db';
+import {
+  apiKeyCacheKey,
+  apiKeyIdOf,
+  ErrorCode,
+  foundationError,
+  sha256Hex,
+  type ApiKeyRecord,
+  type Cache,
+  type Logger,
+  type ServicePrincipal,
+} from '@foundation/platform';
+
+export interface ApiKeyVerifierOptions {
+  prisma: PrismaClient;
+  /** Shared with the auth subgraph, which deletes a key's entry when it is revoked. */
+  cache: Cache;
+  /** How long a lookup (found or not) is cached, in seconds. */
+  cacheTtlSeconds: number;
+  logger: Logger;
+}
+
+/** Turns an API key into the service principal it stands for. */
+export interface ApiKeyVerifier {
+  /** @throws GraphQLError UNAUTHENTICATED (HTTP 401) for a wrong, revoked or expired key. */
+  verify(key: string): Promise<ServicePrincipal>;
+}
+
+/** How often a key's `lastUsedAt` is written, at most, per router process, in ms. */
+const lastUsedWriteIntervalMs = 60_000;
+const maxTracked = 10_000;
+
+/**
+ * Verifies API keys: the public id in the key finds the row (cached in the shared
+ * {@link Cache}, misses too, so neither a busy service nor a flood of made-up keys hits
+ * the database on every request), then the key's SHA-256 must match in constant time.
+ */
+export function createApiKeyVerifier(options: ApiKeyVerifierOptions): ApiKeyVerifier {
+  const { prisma, cache, logger } = options;
+  const lastWritten = new Map<string, number>();
+
+  async function lookup(id: string): Promise<ApiKeyRecord | null> {
+    const cached = await cache.get(apiKeyCacheKey(id));
+    if (cached !== undefined) return JSON.parse(cached) as ApiKeyRecord | null;
+    const row = await prisma.apiKey.findUnique({ where: { id } });
+    const record: ApiKeyRecord | null = row && {
+      id: row.id,
+      name: row.name,
+      secretHash: row.secretHash,
+      scopes: row.scopes === '' ? [] : row.scopes.split(' '),
+      ownerId: row.ownerId,
+      expiresAt: row.expiresAt?.getTime() ?? null,
+      revoked: row.revokedAt !== null,
+    };
+    await cache.set(apiKeyCacheKey(id), JSON.stringify(record), options.cacheTtlSeconds);
+    return record;
+  }
+
+  function recordUse(id: string, now: number) {
+    if ((lastWritten.get(id) ?? 0) + lastUsedWriteIntervalMs > now) return;
+    if (lastWritten.size >= maxTracked) lastWritten.clear();
+    lastWritten.set(id, now);
+    // Off the request's path: a slow or failed write must not cost the caller.
+    prisma.apiKey
+      .updateMany({ where: { id }, data: { lastUsedAt: new Date(now) } })
+      .catch((err: unknown) => logger.warn({ err, apiKeyId: id }, 'could not record API key use'));
+  }
+
+  return {
+    async verify(key) {
+      const id = apiKeyIdOf(key);
+      const record = id === undefined ? null : await lookup(id);
+      if (!record || !sameHash(sha256Hex(key), record.secretHash)) {
+        throw unauthenticated('API key is invalid');
+      }
+      // Only the key's holder gets this far, so saying why it stopped working is safe.
+      if (record.revoked) throw unauthenticated('API key has been revoked');
+      const now = Date.now();
+      if (record.expiresAt !== null && record.expiresAt <= now) {
+        throw unauthenticated('API key has expired');
+      }
+      recordUse(record.id, now);
+      return {
+        kind: 'service',
+        apiKeyId: record.id,
+        name: record.name,
+        ownerId: record.ownerId,
+        scopes: record.scopes,
+      };
+    },
+  };
+}
+
+function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function unauthenticated(message: string) {
+  return foundationError(ErrorCode.UNAUTHENTICATED, message, { http: { status: 401 } });
+}
