@@ -116,8 +116,10 @@ export const resolvers: Resolvers = {
         });
       }
       ctx.logger.info({ userId: user.id }, 'user registered');
+      // Session first, so a dashboard resolving the new user's sessions sees this one.
+      const signedIn = await startSession(ctx, user);
       await ctx.events.publish({ type: 'user.registered', user: snapshotOfUser(user) });
-      return startSession(ctx, user);
+      return signedIn;
     },
     async login(_parent, { usernameOrEmail, password }, ctx) {
       // Per address first: it is the cheap check, and spares the database a flood.
