@@ -4,13 +4,24 @@
  */
 import { subscribeOverWebSocket } from '@foundation/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoPassword, startSubscriptionSystem, type SubscriptionSystem } from './system.js';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { graphql } from '../harness.js';
+import {
+  demoPassword,
+  readMetric,
+  startSubscriptionSystem,
+  type SubscriptionSystem,
+} from './system.js';
 
 let system: SubscriptionSystem;
 let adaToken: string;
 
 beforeAll(async () => {
-  system = await startSubscriptionSystem({ FOUNDATION_SUBSCRIPTIONS__AUTH_RECHECK_SECONDS: '1' });
+  system = await startSubscriptionSystem({
+    FOUNDATION_SUBSCRIPTIONS__AUTH_RECHECK_SECONDS: '1',
+    FOUNDATION_SUBSCRIPTIONS__MAX_PER_CONNECTION: '2',
+  });
   adaToken = await system.login('ada', demoPassword);
 });
 
@@ -100,6 +111,88 @@ describe('graphql-ws through the router', () => {
       await sub.close();
       await admin.close();
     }
+    await untilUpstreams(0);
+  });
+});
+
+describe('sharing and isolation', () => {
+  it('shares one upstream per identity, resolves once per group, and never crosses identities', async () => {
+    const bob = await system.register('bobwatcher');
+    const adas = [1, 2, 3].map(() =>
+      subscribeOverWebSocket<Registered>(system.deployment.routerUrl, dashboard, {
+        connectionParams: { authorization: `Bearer ${adaToken}` },
+      }),
+    );
+    const bobs = subscribeOverWebSocket<Registered>(system.deployment.routerUrl, dashboard, {
+      connectionParams: { authorization: `Bearer ${bob.token}` },
+    });
+    try {
+      await untilUpstreams(2);
+      const authMetrics = system.deployment.subgraphUrls.auth.replace(/\/graphql$/, '/metrics');
+      const authCalls = () => readMetric(authMetrics, 'http_requests_total', 'endpoint="/graphql"');
+      const before = await authCalls();
+      const events = await system.metric('graphql_subscription_upstream_events_total');
+      await system.register('sharedevent');
+      for (const sub of adas) {
+        const event = await sub.next(10_000);
+        // Resolved for ada (an admin): the new user's sessions are visible.
+        expect(event.data?.userRegistered.sessions).toHaveLength(1);
+        expect(event.errors).toBeUndefined();
+      }
+      const bobEvent = await bobs.next(10_000);
+      // Resolved for bob: someone else's sessions are refused, never ada's result.
+      expect(bobEvent.data?.userRegistered.username).toBe('sharedevent');
+      expect(bobEvent.data?.userRegistered.sessions).toBeNull();
+      expect(bobEvent.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
+      // One event per group from upstream, and one entity call per group (plus the register).
+      expect((await system.metric('graphql_subscription_upstream_events_total')) - events).toBe(2);
+      expect((await authCalls()) - before).toBe(3);
+    } finally {
+      for (const sub of [...adas, bobs]) await sub.close();
+    }
+    await untilUpstreams(0);
+  });
+});
+
+describe('limits and credentials', () => {
+  it('caps subscriptions per connection', async () => {
+    const client = createClient({
+      url: system.deployment.routerUrl.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+    });
+    const results: unknown[] = [];
+    const offs = [1, 2, 3].map(() =>
+      client.subscribe(
+        { query: dashboard },
+        { next: (value) => results.push(value), error: () => {}, complete: () => {} },
+      ),
+    );
+    try {
+      await expect.poll(() => results.length, { timeout: 10_000 }).toBe(1);
+      expect(JSON.stringify(results[0])).toContain('RATE_LIMITED');
+      await untilUpstreams(1);
+    } finally {
+      for (const off of offs) off();
+      await client.dispose();
+    }
+    await untilUpstreams(0);
+  });
+
+  it('ends subscriptions with UNAUTHENTICATED when the session is logged out', async () => {
+    const carol = await system.register('carolwatch');
+    const sub = subscribeOverWebSocket<Registered>(system.deployment.routerUrl, dashboard, {
+      connectionParams: { authorization: `Bearer ${carol.token}` },
+    });
+    await untilUpstreams(1);
+    const out = await graphql(system.deployment.routerUrl, 'mutation { logout }', {
+      token: carol.token,
+    });
+    expect(out.data).toEqual({ logout: true });
+    const last = await sub.next(10_000);
+    expect(last.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+    expect(await sub.ended).toBeUndefined(); // completed, not dropped
+    await sub.close();
     await untilUpstreams(0);
   });
 });

@@ -17,7 +17,7 @@ export interface SubscriptionSystem {
   /** Signs in through the router. */
   login(username: string, password?: string): Promise<string>;
   /** A router metric's current value (sum over label sets), from its /metrics. */
-  metric(name: string): Promise<number>;
+  metric(name: string, filter?: string): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -58,16 +58,7 @@ export async function startSubscriptionSystem(
       if (!res.data) throw new Error(`login failed: ${JSON.stringify(res.errors)}`);
       return res.data.login.token;
     },
-    async metric(name) {
-      const text = await (await fetch(`${routerBase}/metrics`)).text();
-      let sum = 0;
-      for (const line of text.split('\n')) {
-        if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) {
-          sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-        }
-      }
-      return sum;
-    },
+    metric: (name, filter) => readMetric(`${routerBase}/metrics`, name, filter),
     async stop() {
       for (const p of processes) await p.stop(15_000);
       deployment.cleanup();
@@ -83,4 +74,16 @@ function startDistributed(_deployment: Deployment): Promise<ServiceProcess[]> {
   throw new Error(
     'FOUNDATION_TEST_MODE=distributed needs the Redis event bus (not merged into this branch yet)',
   );
+}
+
+/** Sums a Prometheus metric's series at `url` (only those whose line contains `filter`). */
+export async function readMetric(url: string, name: string, filter = ''): Promise<number> {
+  const text = await (await fetch(url)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if ((line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(filter)) {
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return sum;
 }
