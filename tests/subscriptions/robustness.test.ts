@@ -40,13 +40,11 @@ const { accessTokens, assertions } = identityFromConfig(base);
 async function startUser(port = 0) {
   const subgraph = await createUserSubgraph({ db, events, assertions, logger });
   const server = await listen(subgraph.listener, { host: '127.0.0.1', port });
-  return {
-    server,
-    async stop() {
-      await server.close();
-      await subgraph.stop();
-    },
+  const stop = async () => {
+    await server.close();
+    await subgraph.stop();
   };
+  return { server, stop };
 }
 
 let userStop: () => Promise<void>;
