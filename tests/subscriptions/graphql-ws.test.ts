@@ -196,3 +196,38 @@ describe('limits and credentials', () => {
     await untilUpstreams(0);
   });
 });
+
+describe('other listeners and subgraphs', () => {
+  it('serves API keys on the service listener, and search index events with a hop', async () => {
+    const created = await graphql<{ createApiKey: { key: string } }>(
+      system.deployment.routerUrl,
+      'mutation { createApiKey(input: { name: "dash", scopes: [] }) { key } }',
+      { token: adaToken },
+    );
+    const key = created.data!.createApiKey.key;
+    // An access token is refused on the service listener, as over HTTP.
+    const refused = subscribeOverWebSocket(system.deployment.serviceUrl, dashboard, {
+      connectionParams: { authorization: `Bearer ${adaToken}` },
+    });
+    expect(((await refused.ended) as { code: number }).code).toBe(4403);
+    await refused.close();
+    const sub = subscribeOverWebSocket<{
+      searchIndexUpdated: { indexedUsers: number; user: { username: string } };
+    }>(
+      system.deployment.serviceUrl,
+      'subscription { searchIndexUpdated { indexedUsers user { username } } }',
+      { connectionParams: { 'x-api-key': key } },
+    );
+    try {
+      await untilUpstreams(1);
+      await system.register('indexed1');
+      const event = await sub.next(10_000);
+      expect(event.errors).toBeUndefined();
+      expect(event.data?.searchIndexUpdated.user.username).toBe('indexed1');
+      expect(event.data?.searchIndexUpdated.indexedUsers).toBeGreaterThan(5);
+    } finally {
+      await sub.close();
+    }
+    await untilUpstreams(0);
+  });
+});
