@@ -208,6 +208,14 @@ describe('streamed HTTP wire formats', () => {
     await untilUpstreams(0);
   });
 
+  it('answers a subscription over plain JSON HTTP with 400 saying what works', async () => {
+    const { response } = await open('application/json');
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { errors: { message: string; extensions: unknown }[] };
+    expect(body.errors[0]?.extensions).toEqual({ code: 'BAD_REQUEST' });
+    expect(body.errors[0]?.message).toContain('text/event-stream');
+  });
+
   it('SSE: next events, and 401 for a bad token', async () => {
     const bad = await open('text/event-stream', 'not-a-token');
     expect(bad.response.status).toBe(401);

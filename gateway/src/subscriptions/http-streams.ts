@@ -46,9 +46,9 @@ export function createHttpStreams(
       : accept.includes('multipart/mixed') && accept.includes('subscriptionSpec')
         ? 'multipart'
         : undefined;
-    if (!protocol) return false;
     const params = paramsOf(request);
-    if (!params) return false;
+    // Cheap test first: only operations that may be subscriptions are parsed here.
+    if (!params || !params.query.includes('subscription')) return false;
     let document: DocumentNode;
     try {
       document = parse(params.query);
@@ -57,6 +57,19 @@ export function createHttpStreams(
     }
     const operation = getOperationAST(document, params.operationName);
     if (operation?.operation !== OperationTypeNode.SUBSCRIPTION) return false;
+    if (!protocol) {
+      // Apollo Server would answer 500 ("not supported by gateway"): say what works.
+      sendJson(res, 400, {
+        errors: [
+          {
+            message:
+              'Subscriptions are served over graphql-ws (WebSocket), GraphQL over SSE (Accept: text/event-stream) or multipart HTTP (Accept: multipart/mixed;boundary="graphql";subscriptionSpec=1.0)',
+            extensions: { code: 'BAD_REQUEST' },
+          },
+        ],
+      });
+      return true;
+    }
     const invalid = validate(options.schema(), document);
     if (invalid.length > 0) {
       sendJson(res, 400, { errors: invalid.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED')) });
