@@ -55,7 +55,8 @@ interface Connection {
 export function createRouterWebSocket(options: RouterWebSocketOptions): UpgradeHandler {
   const path = options.path ?? '/graphql';
   const { hub, metrics, logger } = options;
-  const wss = new WebSocketServer({ noServer: true });
+  // Messages are operations: the same 1 MiB bound as HTTP request bodies, not ws's 100 MiB.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1_048_576 });
   const connections = new WeakMap<object, Connection>();
   const byContext = new WeakMap<object, { connection: Connection; id: string }>();
   wss.on('connection', (socket) => {

@@ -1,6 +1,12 @@
 import type { ServiceMap } from '@apollo/gateway';
 import { print, type GraphQLError, type DocumentNode, type ExecutionResult } from 'graphql';
-import { ErrorCode, foundationError, type Logger, type Principal } from '@foundation/platform';
+import {
+  codeOf,
+  ErrorCode,
+  foundationError,
+  type Logger,
+  type Principal,
+} from '@foundation/platform';
 import type { GatewayContext } from '../context.js';
 import { executeEvent, toGraphQLError, type PlannedOperation } from './event-executor.js';
 import type { SubscriptionMetrics } from './subscription-metrics.js';
@@ -103,6 +109,10 @@ export function createSubscriptionHub(options: SubscriptionHubOptions): Subscrip
     const serviceName = plan.primary.serviceName;
     metrics.upstreamsOpened.inc();
     metrics.upstreams.inc();
+    group.context.logger.info(
+      { subgraph: serviceName, op: group.operation.operationName },
+      'upstream subscription opened',
+    );
     group.upstream = open({
       serviceName,
       url: options.urlOf(serviceName),
@@ -152,6 +162,10 @@ export function createSubscriptionHub(options: SubscriptionHubOptions): Subscrip
       group.upstream.close();
       group.upstream = undefined;
       metrics.upstreams.dec();
+      group.context.logger.info(
+        { op: group.operation.operationName, ...(error ? { error: codeOf(error.toJSON()) } : {}) },
+        'upstream subscription closed',
+      );
     }
   }
 

@@ -47,7 +47,8 @@ export function createSubgraphWebSocket<TContext extends SubgraphContext>(
   options: SubgraphWebSocketOptions<TContext>,
 ): UpgradeHandler {
   const path = options.path ?? '/graphql';
-  const wss = new WebSocketServer({ noServer: true });
+  // Messages are operations: the same 1 MiB bound as HTTP request bodies, not ws's 100 MiB.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1_048_576 });
   const identities = new WeakMap<object, Identity>();
   const disposable = useServer<Record<string, unknown> | undefined>(
     {
