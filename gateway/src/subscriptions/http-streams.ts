@@ -175,7 +175,17 @@ async function stream(
   res.once('close', gone);
   try {
     for await (const result of events) {
-      res.write(protocol === 'sse' ? sseEvent(result) : part({ payload: serialize(result) }));
+      const flushed = res.write(
+        protocol === 'sse' ? sseEvent(result) : part({ payload: serialize(result) }),
+      );
+      // Backpressure: a slow reader leaves events in the hub's bounded queue (oldest
+      // dropped), not in an ever-growing socket buffer.
+      if (!flushed && !res.destroyed) {
+        await new Promise((resolve) => {
+          res.once('drain', resolve);
+          res.once('close', resolve);
+        });
+      }
     }
     res.end(protocol === 'sse' ? 'event: complete\ndata:\n\n' : '--\r\n');
   } finally {
