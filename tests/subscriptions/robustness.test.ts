@@ -48,11 +48,26 @@ async function startUser(port = 0) {
 }
 
 let userStop: () => Promise<void>;
+let liveHandlers = 0;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'subscriptions-'));
   db = await openDatabase({ url: `file:${path.join(dir, 'test.db')}`, migrate: true });
-  events = createMemoryEventBus(logger);
+  const bus = createMemoryEventBus(logger);
+  // Counts the user subgraph's live subscriptions: each one is a handler on the bus.
+  events = {
+    publish: (event) => bus.publish(event),
+    subscribe(type, handler) {
+      const off = bus.subscribe(type, handler);
+      liveHandlers++;
+      let on = true;
+      return () => {
+        if (on) liveHandlers--;
+        on = false;
+        off();
+      };
+    },
+  };
   const user = await startUser();
   userServer = user.server;
   userPort = user.server.port;
@@ -178,6 +193,20 @@ describe('subscription failure cases', () => {
     await sub.close();
   });
 
+  it('leaves no subscription open on the subgraph once clients go away', async () => {
+    const { gateway, url } = await startRouter();
+    const subs = [1, 2, 3].map(() => subscribeOverWebSocket(url, query));
+    await publishUntilSeen(subs[0]!, 'leak1');
+    expect(gateway.subscriptions.hub.groupCount).toBe(1);
+    expect(liveHandlers).toBe(1); // three clients, one upstream subscription
+    await subs[0]!.close();
+    await subs[1]!.close();
+    expect(liveHandlers).toBe(1);
+    await subs[2]!.close();
+    await expect.poll(() => liveHandlers, { timeout: 5_000 }).toBe(0);
+    expect(gateway.subscriptions.hub.groupCount).toBe(0);
+  });
+
   it('drops a client that stops answering pings, and its upstream with it', async () => {
     const { gateway, url } = await startRouter();
     const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
@@ -192,6 +221,7 @@ describe('subscription failure cases', () => {
     await expect
       .poll(() => gateway.subscriptions.hub.groupCount, { timeout: 8_000, interval: 100 })
       .toBe(0);
+    await expect.poll(() => liveHandlers, { timeout: 5_000 }).toBe(0);
     socket.terminate();
   });
 });
