@@ -107,12 +107,6 @@ export function createSubscriptionHub(options: SubscriptionHubOptions): Subscrip
   function startUpstream(group: Group) {
     const { plan } = group.operation;
     const serviceName = plan.primary.serviceName;
-    metrics.upstreamsOpened.inc();
-    metrics.upstreams.inc();
-    group.context.logger.info(
-      { subgraph: serviceName, op: group.operation.operationName },
-      'upstream subscription opened',
-    );
     group.upstream = open({
       serviceName,
       url: options.urlOf(serviceName),
@@ -153,6 +147,12 @@ export function createSubscriptionHub(options: SubscriptionHubOptions): Subscrip
         void group.tail.then(() => closeGroup(group));
       },
     });
+    metrics.upstreamsOpened.inc();
+    metrics.upstreams.inc();
+    group.context.logger.info(
+      { subgraph: serviceName, op: group.operation.operationName },
+      'upstream subscription opened',
+    );
   }
 
   function closeGroup(group: Group, error?: GraphQLError) {
@@ -227,8 +227,15 @@ export function createSubscriptionHub(options: SubscriptionHubOptions): Subscrip
           upstream: undefined,
           tail: Promise.resolve(),
         };
+        try {
+          startUpstream(group);
+        } catch (err) {
+          request.context.logger.error({ err }, 'upstream subscription could not be opened');
+          return {
+            errors: [foundationError(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error')],
+          };
+        }
         groups.set(key, group);
-        startUpstream(group);
       }
       perPrincipal.set(principalKey, held + 1);
       const joined = group;
