@@ -197,6 +197,40 @@ describe('limits and credentials', () => {
   });
 });
 
+describe('credentials on the upgrade request', () => {
+  /** A raw graphql-ws exchange with headers on the upgrade: the first reply, or the close. */
+  function exchange(authorization: string) {
+    const socket = new WebSocket(
+      system.deployment.routerUrl.replace(/^http/, 'ws'),
+      'graphql-transport-ws',
+      { headers: { authorization } },
+    );
+    const messages: { type: string; payload?: unknown }[] = [];
+    socket.on('message', (raw: Buffer) => {
+      const message = JSON.parse(raw.toString()) as { type: string };
+      messages.push(message);
+      if (message.type === 'connection_ack') {
+        socket.send(
+          JSON.stringify({ type: 'subscribe', id: '1', payload: { query: '{ me { username } }' } }),
+        );
+      }
+    });
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
+    const closed = new Promise<number>((resolve) => socket.once('close', resolve));
+    return { socket, messages, closed };
+  }
+
+  it('accepts a token in the upgrade headers and refuses a bad one with 4403', async () => {
+    const good = exchange(`Bearer ${adaToken}`);
+    await expect
+      .poll(() => good.messages.find((m) => m.type === 'next'), { timeout: 5_000 })
+      .toEqual({ type: 'next', id: '1', payload: { data: { me: { username: 'ada' } } } });
+    good.socket.close();
+    const bad = exchange('Bearer nonsense');
+    expect(await bad.closed).toBe(4403);
+  });
+});
+
 describe('other listeners and subgraphs', () => {
   it('serves API keys on the service listener, and search index events with a hop', async () => {
     const created = await graphql<{ createApiKey: { key: string } }>(
