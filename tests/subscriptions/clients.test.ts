@@ -232,3 +232,26 @@ describe('streamed HTTP wire formats', () => {
     await untilUpstreams(0);
   });
 });
+
+describe('shutdown', () => {
+  it('ends open streams with SHUTTING_DOWN at once instead of waiting out the grace period', async () => {
+    const response = await fetch(system.deployment.routerUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        authorization: `Bearer ${adaToken}`,
+      },
+      body: JSON.stringify({ query: dashboard }),
+    });
+    await untilUpstreams(1);
+    const body = response.text();
+    const started = performance.now();
+    await system.stop();
+    // The launcher's in-flight grace period is 10 s; an open stream must not use it up.
+    expect(performance.now() - started).toBeLessThan(5_000);
+    const text = await body;
+    expect(text).toContain('SHUTTING_DOWN');
+    expect(text).toContain('event: complete');
+  });
+});

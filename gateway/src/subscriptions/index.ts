@@ -146,9 +146,25 @@ export function createRouterSubscriptions(opts: RouterSubscriptionsOptions): Rou
       keepAliveMs: options.keepAliveMs,
       recheckIntervalMs,
     });
+  const shuttingDown = () =>
+    hub.endAll(
+      toGraphQLError({
+        message: 'The router is shutting down; subscribe again shortly',
+        extensions: { code: 'SERVICE_UNAVAILABLE', reason: 'SHUTTING_DOWN' },
+      }),
+    );
+  // Closing a listener ends every subscription first (SSE and multipart streams included),
+  // so shutdown does not wait out its grace period on streams that never finish.
+  const withShutdown = (handler: UpgradeHandler): UpgradeHandler => ({
+    handleUpgrade: (req, socket, head) => handler.handleUpgrade(req, socket, head),
+    closeAll() {
+      shuttingDown();
+      handler.closeAll();
+    },
+  });
   const upgrade = {
-    public: socketFor(opts.authenticators.public),
-    service: socketFor(opts.authenticators.service),
+    public: withShutdown(socketFor(opts.authenticators.public)),
+    service: withShutdown(socketFor(opts.authenticators.service)),
   };
   return {
     hub,
@@ -170,12 +186,6 @@ export function createRouterSubscriptions(opts: RouterSubscriptionsOptions): Rou
       }
     },
     stop() {
-      hub.endAll(
-        toGraphQLError({
-          message: 'The router is shutting down; subscribe again shortly',
-          extensions: { code: 'SERVICE_UNAVAILABLE', reason: 'SHUTTING_DOWN' },
-        }),
-      );
       upgrade.public.closeAll();
       upgrade.service.closeAll();
     },

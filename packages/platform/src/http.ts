@@ -47,7 +47,7 @@ export interface InterceptedRequest extends RequestInfo {
 /** Takes over HTTP upgrade requests (WebSockets) on the port of a request listener. */
 export interface UpgradeHandler {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Ends every upgraded connection, politely (on shutdown). */
+  /** Ends every upgraded connection (and any other long-lived stream), politely, on shutdown. */
   closeAll(): void;
 }
 
@@ -247,6 +247,9 @@ export async function listen(
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Long-lived streams (WebSockets, streamed subscriptions) end now rather than hold
+      // the grace period: they would never finish by themselves.
+      upgrade?.closeAll();
       if (inFlight > 0) {
         const grace = options.shutdownGraceMs ?? 10_000;
         await Promise.race([
@@ -255,7 +258,6 @@ export async function listen(
         ]);
       }
       server.closeAllConnections();
-      upgrade?.closeAll();
       // A peer that does not answer the close handshake does not hold the shutdown.
       setTimeout(() => {
         for (const socket of upgraded) socket.destroy();
