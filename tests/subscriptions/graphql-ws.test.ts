@@ -197,6 +197,29 @@ describe('limits and credentials', () => {
   });
 });
 
+describe('admin dashboards', () => {
+  it('shows an admin each sign-in, with the user from another subgraph', async () => {
+    const sub = subscribeOverWebSocket<{
+      sessionActivity: { kind: string; user: { username: string } };
+    }>(system.deployment.routerUrl, 'subscription { sessionActivity { kind user { username } } }', {
+      connectionParams: { authorization: `Bearer ${adaToken}` },
+    });
+    try {
+      await untilUpstreams(1);
+      await system.register('activity1');
+      const event = await sub.next(10_000);
+      expect(event.errors).toBeUndefined();
+      expect(event.data?.sessionActivity).toEqual({
+        kind: 'LOGIN',
+        user: { username: 'activity1' },
+      });
+    } finally {
+      await sub.close();
+    }
+    await untilUpstreams(0);
+  });
+});
+
 describe('credentials on the upgrade request', () => {
   /** A raw graphql-ws exchange with headers on the upgrade: the first reply, or the close. */
   function exchange(authorization: string) {
