@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ApolloGateway } from '@apollo/gateway';
+import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import type { Database } from '@foundation/db';
 import {
@@ -11,21 +11,26 @@ import {
   ErrorCode,
   repoRoot,
   type AccessTokens,
-  type ClientInfo,
   type Config,
   type IdentityAssertions,
   type Logger,
   type Metrics,
   type Principal,
   type RequestInfo,
+  type RequestListener,
   type Stores,
 } from '@foundation/platform';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createApiKeyVerifier } from './api-keys.js';
 import { createAuthenticator } from './authenticate.js';
 import type { GatewayContext } from './context.js';
 import { SubgraphDataSource } from './subgraph-data-source.js';
 import { supergraphFromFile } from './supergraph-file.js';
+import { clientOf } from './subscriptions/client-info.js';
+import {
+  createRouterSubscriptions,
+  defaultSubscriptionOptions,
+  type RouterSubscriptions,
+} from './subscriptions/index.js';
 
 export type { GatewayContext } from './context.js';
 export { createApiKeyVerifier, type ApiKeyVerifier } from './api-keys.js';
@@ -33,7 +38,7 @@ export { createAuthenticator, type Authenticator } from './authenticate.js';
 
 /** What the router needs from its host process. */
 export interface GatewayOptions {
-  config: Pick<Config, 'env' | 'gateway' | 'subgraphs'>;
+  config: Pick<Config, 'env' | 'gateway' | 'subgraphs'> & Partial<Pick<Config, 'subscriptions'>>;
   logger: Logger;
   accessTokens: AccessTokens;
   assertions: IdentityAssertions;
@@ -50,10 +55,13 @@ export interface GatewayOptions {
  * anonymous callers) and `serviceListener` (API keys only) with `listen()`.
  */
 export interface Gateway {
-  listener: (req: IncomingMessage, res: ServerResponse) => void;
-  serviceListener: (req: IncomingMessage, res: ServerResponse) => void;
+  /** HTTP, and graphql-ws, SSE and multipart subscriptions, on the same /graphql. */
+  listener: RequestListener;
+  serviceListener: RequestListener;
   /** Served at `/metrics` on the public listener. */
   metrics: Metrics;
+  /** Federated subscriptions (the hub is exposed for tests and diagnostics). */
+  subscriptions: RouterSubscriptions;
   stop(): Promise<void>;
 }
 
@@ -65,6 +73,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, logger } = options;
   const metrics = options.metrics ?? createMetrics({ service: 'gateway' });
   const urls = new Map(Object.entries(config.subgraphs).map(([name, s]) => [name, s.url]));
+  // Subscriptions run each event's entity work through these same data sources.
+  const dataSources = new Map<string, GraphQLDataSource>();
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(
       path.resolve(repoRoot, config.gateway.supergraphPath),
@@ -75,25 +85,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       const configured = urls.get(name) ?? url;
       if (!configured)
         throw new Error(`No URL for subgraph "${name}": add subgraphs.${name}.url to config`);
-      return new SubgraphDataSource({
+      const dataSource = new SubgraphDataSource({
         name,
         url: configured,
         assertions: options.assertions,
         timeoutMs: config.gateway.subgraphTimeoutMs,
       });
+      dataSources.set(name, dataSource);
+      return dataSource;
     },
   });
-  const apollo = new ApolloServer<GatewayContext>({
-    gateway,
-    logger,
-    formatError: createFormatError(logger),
-    includeStacktraceInErrorResponses: false,
-    // runService owns shutdown; Apollo's own signal handlers would race it.
-    stopOnTerminationSignals: false,
-    introspection: config.env !== 'production',
-    plugins: [requestLogging(), rateLimitStatus(), metricsPlugin<GatewayContext>(metrics)],
-  });
-  await apollo.start();
   const authenticator = createAuthenticator({
     accessTokens: options.accessTokens,
     sessions: options.stores.sessions,
@@ -106,6 +107,38 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     }),
     logger,
   });
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    logger,
+    formatError: createFormatError(logger),
+    includeStacktraceInErrorResponses: false,
+    // runService owns shutdown; Apollo's own signal handlers would race it.
+    stopOnTerminationSignals: false,
+    introspection: config.env !== 'production',
+    plugins: [requestLogging(), rateLimitStatus(), metricsPlugin<GatewayContext>(metrics)],
+  });
+  const subscriptions = createRouterSubscriptions({
+    options: config.subscriptions ?? defaultSubscriptionOptions,
+    apollo,
+    dataSources,
+    urlOf: (name) => {
+      const url = urls.get(name);
+      if (!url)
+        throw new Error(`No URL for subgraph "${name}": add subgraphs.${name}.url to config`);
+      return url;
+    },
+    authenticators: {
+      public: (headers) => authenticator.publicCaller(headers),
+      service: (headers) => authenticator.serviceCaller(headers),
+    },
+    metrics,
+    logger,
+  });
+  // Before start: the first supergraph is announced while the server starts.
+  gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) =>
+    subscriptions.onSupergraph(coreSupergraphSdl),
+  );
+  await apollo.start();
   // A bad credential fails the whole request with 401 (a client sending a bad token
   // wants to know, not to be silently treated as anonymous).
   const contextFor =
@@ -121,24 +154,25 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     metrics,
     context: contextFor(({ req }) => authenticator.publicCaller(req.headers)),
+    intercept: subscriptions.intercept.public,
   });
   const serviceListener = createGraphQLRequestListener<GatewayContext>({
     apollo,
     logger,
     metrics,
     context: contextFor(({ req }) => authenticator.serviceCaller(req.headers)),
+    intercept: subscriptions.intercept.service,
   });
-  return { listener, serviceListener, metrics, stop: () => apollo.stop() };
-}
-
-/**
- * The caller as this router saw it. The socket's address, not `X-Forwarded-For`, which
- * any client can write; behind a proxy, every caller has the proxy's address.
- */
-function clientOf(req: IncomingMessage): ClientInfo {
-  const ip = req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? null;
-  const agent = req.headers['user-agent'];
-  return { ip, userAgent: agent ? agent.slice(0, 512) : null };
+  return {
+    listener: Object.assign(listener, { upgrade: subscriptions.upgrade.public }),
+    serviceListener: Object.assign(serviceListener, { upgrade: subscriptions.upgrade.service }),
+    metrics,
+    subscriptions,
+    async stop() {
+      subscriptions.stop();
+      await apollo.stop();
+    },
+  };
 }
 
 /**

@@ -83,8 +83,19 @@ function guarded(
   requirement: FieldRequirement,
 ): GraphQLFieldConfig<unknown, unknown> {
   const resolve = field.resolve ?? defaultFieldResolver;
+  const { subscribe } = field;
   return {
     ...field,
+    // A subscription field is checked when subscribing, before any event is listened to.
+    ...(subscribe
+      ? {
+          subscribe(source, args, context, info) {
+            const { principal } = context as { principal: Principal };
+            checkRequirement(principal, requirement, `${info.parentType.name}.${info.fieldName}`);
+            return subscribe(source, args, context, info);
+          },
+        }
+      : {}),
     resolve(source, args, context, info) {
       const { principal } = context as { principal: Principal };
       checkRequirement(principal, requirement, `${info.parentType.name}.${info.fieldName}`);

@@ -102,6 +102,23 @@ const configSchema = z.strictObject({
     /** Most hits one `search` call can return. */
     maxPageSize: z.number().int().min(1).max(1000),
   }),
+  /** The router's federated subscriptions (graphql-ws, SSE, multipart). */
+  subscriptions: z.strictObject({
+    /** Most open subscriptions on one client connection (graphql-ws). */
+    maxPerConnection: z.number().int().min(1).max(10_000),
+    /** Most open subscriptions of one user, API key or anonymous address, all connections together. */
+    maxPerPrincipal: z.number().int().min(1).max(100_000),
+    /** Events held for one slow client before the oldest is dropped (and counted). */
+    queueSize: z.number().int().min(1).max(100_000),
+    /** Ping interval on client and upstream WebSockets, and heartbeat of SSE/multipart; a peer missing a pong is dropped, in ms. */
+    keepAliveMs: z.number().int().min(1_000).max(300_000),
+    /** Reconnects to a subgraph whose stream was lost, before subscribers get SERVICE_UNAVAILABLE. */
+    upstreamRetryAttempts: z.number().int().min(0).max(100),
+    /** Longest wait between those reconnects (exponential backoff with jitter), in ms. */
+    upstreamRetryMaxDelayMs: z.number().int().min(10).max(600_000),
+    /** How often a long-lived connection's credential is checked again (logout, revocation), in seconds. */
+    authRecheckSeconds: z.number().int().min(1).max(3_600),
+  }),
   demo: z.strictObject({
     /** Create a few demo users when the database is empty. */
     seedUsers: z.boolean(),

@@ -8,12 +8,27 @@ export interface UserSnapshot {
   createdAt: string;
 }
 
+/** What happened to a session, as `session.activity` events tell it. */
+export type SessionActivityKind = 'login' | 'logout' | 'revoked';
+
 /** Facts published by one service for others (search indexing, subscriptions). */
 export type DomainEvent =
-  { type: 'user.registered'; user: UserSnapshot } | { type: 'user.updated'; user: UserSnapshot };
+  | { type: 'user.registered'; user: UserSnapshot }
+  | { type: 'user.updated'; user: UserSnapshot }
+  /** A sign-in or sign-out; `at` is an ISO-8601 instant. Never carries tokens. */
+  | {
+      type: 'session.activity';
+      kind: SessionActivityKind;
+      userId: string;
+      sessionId: string;
+      at: string;
+    }
+  /** The search index took in a user's latest snapshot; `indexedUsers` is its new size. */
+  | { type: 'search.index.updated'; userId: string; indexedUsers: number; at: string };
 
 export type DomainEventType = DomainEvent['type'];
-type EventOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>;
+/** The event of one type. */
+export type EventOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>;
 
 /**
  * Publish/subscribe between services. The embedded implementation below works inside one

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import { ErrorCode } from './errors.js';
 import { REQUEST_ID_HEADER } from './identity.js';
@@ -28,7 +29,32 @@ export interface GraphQLHttpOptions<TContext extends BaseContext> {
   ready?: () => boolean | Promise<boolean>;
   /** Records every request and serves `/metrics` (Prometheus text format). */
   metrics?: Metrics;
+  /**
+   * Sees each request to the GraphQL path (body read and parsed) before Apollo does, and
+   * answers it itself by returning true: streamed subscriptions (SSE, multipart HTTP).
+   */
+  intercept?: (request: InterceptedRequest) => Promise<boolean>;
 }
+
+/** A GraphQL request offered to {@link GraphQLHttpOptions.intercept}. */
+export interface InterceptedRequest extends RequestInfo {
+  res: ServerResponse;
+  url: URL;
+  /** The parsed JSON body of a POST; undefined for GET. */
+  body: unknown;
+}
+
+/** Takes over HTTP upgrade requests (WebSockets) on the port of a request listener. */
+export interface UpgradeHandler {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Ends every upgraded connection (and any other long-lived stream), politely, on shutdown. */
+  closeAll(): void;
+}
+
+/** A node:http request listener that may also serve WebSockets on the same port. */
+export type RequestListener = ((req: IncomingMessage, res: ServerResponse) => void) & {
+  upgrade?: UpgradeHandler;
+};
 
 const requestIdPattern = /^[\w.:-]{1,128}$/;
 
@@ -38,7 +64,7 @@ const requestIdPattern = /^[\w.:-]{1,128}$/;
  */
 export function createGraphQLRequestListener<TContext extends BaseContext>(
   options: GraphQLHttpOptions<TContext>,
-): (req: IncomingMessage, res: ServerResponse) => void {
+): RequestListener {
   const graphqlPath = options.path ?? '/graphql';
   const maxBodyBytes = options.maxBodyBytes ?? 1_048_576;
   return (req, res) => {
@@ -117,6 +143,7 @@ export function createGraphQLRequestListener<TContext extends BaseContext>(
         body = raw;
       }
     }
+    if (options.intercept && (await options.intercept({ ...info, url, body }))) return;
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
@@ -179,10 +206,22 @@ export interface ListenOptions {
 
 /** Binds a request listener to a port; the only place in a service that listens. */
 export async function listen(
-  listener: (req: IncomingMessage, res: ServerResponse) => void,
+  listener: RequestListener,
   options: ListenOptions,
 ): Promise<RunningServer> {
   const server: Server = createServer({ keepAliveTimeout: 65_000 }, listener);
+  // Upgraded sockets leave the HTTP server's bookkeeping but keep it from closing.
+  const upgraded = new Set<Duplex>();
+  const { upgrade } = listener;
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!upgrade) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    upgrade.handleUpgrade(req, socket, head);
+  });
   let inFlight = 0;
   let drained: (() => void) | undefined;
   server.on('request', (_req, res: ServerResponse) => {
@@ -208,6 +247,9 @@ export async function listen(
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Long-lived streams (WebSockets, streamed subscriptions) end now rather than hold
+      // the grace period: they would never finish by themselves.
+      upgrade?.closeAll();
       if (inFlight > 0) {
         const grace = options.shutdownGraceMs ?? 10_000;
         await Promise.race([
@@ -216,6 +258,10 @@ export async function listen(
         ]);
       }
       server.closeAllConnections();
+      // A peer that does not answer the close handshake does not hold the shutdown.
+      setTimeout(() => {
+        for (const socket of upgraded) socket.destroy();
+      }, 1_000).unref();
       await closed;
     },
   };

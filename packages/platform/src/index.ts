@@ -7,6 +7,8 @@ export * from './authorization.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './events.js';
+export * from './event-stream.js';
+export * from './graphql-ws-server.js';
 export * from './http.js';
 export * from './identity.js';
 export * from './logger.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
@@ -8,7 +8,8 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/res
 import { parse } from 'graphql';
 import { repoRoot } from './config.js';
 import { createFormatError } from './errors.js';
-import { createGraphQLRequestListener } from './http.js';
+import { createSubgraphWebSocket } from './graphql-ws-server.js';
+import { createGraphQLRequestListener, type RequestListener } from './http.js';
 import { enforceAuthorization } from './authorization.js';
 import {
   CLIENT_IP_HEADER,
@@ -55,7 +56,8 @@ export interface SubgraphOptions<TContext extends SubgraphContext> {
 /** A subgraph server that is started but not listening; bind `listener` with `listen()`. */
 export interface Subgraph {
   name: string;
-  listener: (req: IncomingMessage, res: ServerResponse) => void;
+  /** HTTP, and graphql-ws (subscriptions) on the same port and path. */
+  listener: RequestListener;
   /** Served at `/metrics`; a subgraph may add its own series to the registry. */
   metrics: Metrics;
   stop(): Promise<void>;
@@ -114,7 +116,22 @@ export async function createSubgraph<TContext extends SubgraphContext>(
       return options.context({ principal, client, requestId, logger });
     },
   });
-  return { name: options.name, listener, metrics, stop: () => apollo.stop() };
+  // Subscriptions (and any operation) over graphql-ws, behind the same assertion check.
+  const upgrade = createSubgraphWebSocket<TContext>({
+    schema,
+    assertions: options.assertions,
+    logger: options.logger,
+    context: options.context,
+  });
+  return {
+    name: options.name,
+    listener: Object.assign(listener, { upgrade }),
+    metrics,
+    async stop() {
+      upgrade.closeAll();
+      await apollo.stop();
+    },
+  };
 }
 
 function headerOf(req: IncomingMessage, name: string): string | null {

@@ -2,6 +2,8 @@
  * Test kit for services built with this package: serve a factory-built subgraph on a free
  * loopback port and call it as the router would. Import from '@foundation/platform/testing'.
  */
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { listen, type RunningServer } from './http.js';
 import { randomUUID } from 'node:crypto';
 import {
@@ -91,4 +93,77 @@ export async function serveSubgraph(subgraph: Subgraph): Promise<SubgraphClient>
       await subgraph.stop();
     },
   };
+}
+
+/** One subscription opened by {@link subscribeOverWebSocket}, read event by event. */
+export interface TestSubscription<T> {
+  /** The next result, or rejects after `timeoutMs` (default 5 s) without one. */
+  next(timeoutMs?: number): Promise<TestResponse<T>>;
+  /** Settles when the subscription ends: with the close event or error if it failed. */
+  ended: Promise<unknown>;
+  /** Unsubscribes and closes the socket. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens one graphql-ws subscription (its own connection, no retries) to `url` (http or ws
+ * scheme) with `connectionParams` as the `connection_init` payload.
+ */
+export function subscribeOverWebSocket<T = Record<string, unknown>>(
+  url: string,
+  query: string,
+  options: { variables?: Record<string, unknown>; connectionParams?: Record<string, unknown> } = {},
+): TestSubscription<T> {
+  const client = createClient({
+    url: url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: false,
+    connectionParams: options.connectionParams ?? {},
+    onNonLazyError: () => {},
+  });
+  const results: TestResponse<T>[] = [];
+  const waiters: ((result: TestResponse<T>) => void)[] = [];
+  let endedWith: (value: unknown) => void = () => {};
+  const ended = new Promise<unknown>((resolve) => (endedWith = resolve));
+  const unsubscribe = client.subscribe<T>(
+    { query, ...(options.variables ? { variables: options.variables } : {}) },
+    {
+      next(value) {
+        const result = { status: 200, ...value } as TestResponse<T>;
+        const waiter = waiters.shift();
+        if (waiter) waiter(result);
+        else results.push(result);
+      },
+      error: (error) => endedWith(error),
+      complete: () => endedWith(undefined),
+    },
+  );
+  return {
+    next(timeoutMs = 5_000) {
+      const ready = results.shift();
+      if (ready) return Promise.resolve(ready);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(done), 1);
+          reject(new Error(`no event within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const done = (result: TestResponse<T>) => {
+          clearTimeout(timer);
+          resolve(result);
+        };
+        waiters.push(done);
+      });
+    },
+    ended,
+    async close() {
+      unsubscribe();
+      await client.dispose();
+    },
+  };
+}
+
+/** The identity assertion of `principal` as a `connection_init` payload, as the router sends it. */
+export async function assertionParams(principal: Principal): Promise<Record<string, unknown>> {
+  return { headers: { [IDENTITY_ASSERTION_HEADER]: await testAssertions.sign(principal) } };
 }

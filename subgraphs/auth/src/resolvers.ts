@@ -4,17 +4,19 @@ import {
   apiKeyCacheKey,
   DateTimeScalar as DateTime,
   ErrorCode,
+  eventStream,
   foundationError,
   hasScopes,
   sha256Hex,
   snapshotOfUser,
+  type EventOf,
   type Principal,
   type UserPrincipal,
 } from '@foundation/platform';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 import { createApiKey, scopesOf } from './api-keys.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
-import { endSession, refreshSession, startSession } from './sessions.js';
+import { endSession, publishActivity, refreshSession, startSession } from './sessions.js';
 import { checkPassword, normalizeEmail, normalizeUsername } from './validation.js';
 
 /** One message for unknown user and wrong password, so neither can be told apart. */
@@ -40,7 +42,21 @@ const isAdmin = (principal: Principal) => hasScopes(principal, [[adminScope]]);
 
 const notFound = (what: string) => foundationError(ErrorCode.NOT_FOUND, `No such ${what}`);
 
+const activityKinds = { login: 'LOGIN', logout: 'LOGOUT', revoked: 'REVOKED' } as const;
+
 export const resolvers: Resolvers = {
+  Subscription: {
+    // @requiresScopes(admin) is checked when subscribing (enforceAuthorization).
+    sessionActivity: {
+      subscribe: (_parent, _args, ctx) => eventStream(ctx.events, 'session.activity'),
+      resolve: (event: EventOf<'session.activity'>) => ({
+        kind: activityKinds[event.kind],
+        user: { id: event.userId },
+        sessionId: event.sessionId,
+        at: event.at,
+      }),
+    },
+  },
   DateTime,
   Query: {
     me(_parent, _args, ctx) {
@@ -100,8 +116,10 @@ export const resolvers: Resolvers = {
         });
       }
       ctx.logger.info({ userId: user.id }, 'user registered');
+      // Session first, so a dashboard resolving the new user's sessions sees this one.
+      const signedIn = await startSession(ctx, user);
       await ctx.events.publish({ type: 'user.registered', user: snapshotOfUser(user) });
-      return startSession(ctx, user);
+      return signedIn;
     },
     async login(_parent, { usernameOrEmail, password }, ctx) {
       // Per address first: it is the cheap check, and spares the database a flood.
@@ -147,6 +165,7 @@ export const resolvers: Resolvers = {
       const caller = requireUser(ctx.principal);
       const ended = await ctx.sessions.deleteAllForUser(caller.userId);
       await ctx.revocations.revoke(caller.tokenId, caller.tokenExpiresAt);
+      await publishActivity(ctx, 'logout', caller.userId, caller.sessionId);
       ctx.logger.info({ userId: caller.userId, ended }, 'logged out everywhere');
       return ended;
     },
@@ -162,6 +181,7 @@ export const resolvers: Resolvers = {
         await endSession(ctx, principal);
       } else {
         await ctx.sessions.delete(id);
+        await publishActivity(ctx, 'revoked', session.userId, id);
       }
       ctx.logger.info({ sessionId: id, userId: session.userId }, 'session revoked');
       return true;

@@ -7,6 +7,7 @@ import {
   sha256Hex,
   type Session,
   type UserPrincipal,
+  type SessionActivityKind,
 } from '@foundation/platform';
 import type { Context } from './context.js';
 
@@ -47,7 +48,23 @@ export async function startSession(ctx: Context, user: User): Promise<SignedIn> 
     refreshTokenHash: sha256Hex(refreshToken),
   };
   await ctx.sessions.create(session);
+  await publishActivity(ctx, 'login', user.id, id);
   return signedIn(ctx, user, session, refreshToken);
+}
+
+/**
+ * Tells live dashboards (the `sessionActivity` subscription) about a sign-in or sign-out.
+ * A bus failure is logged, not thrown: the session change itself has happened.
+ */
+export async function publishActivity(
+  ctx: Context,
+  kind: SessionActivityKind,
+  userId: string,
+  sessionId: string,
+): Promise<void> {
+  await ctx.events
+    .publish({ type: 'session.activity', kind, userId, sessionId, at: new Date().toISOString() })
+    .catch((err: unknown) => ctx.logger.warn({ err }, 'could not publish session activity'));
 }
 
 /**
@@ -114,6 +131,7 @@ async function signedIn(
 export async function endSession(ctx: Context, caller: UserPrincipal): Promise<void> {
   await ctx.sessions.delete(caller.sessionId);
   await ctx.revocations.revoke(caller.tokenId, caller.tokenExpiresAt);
+  await publishActivity(ctx, 'logout', caller.userId, caller.sessionId);
 }
 
 function invalidRefreshToken() {

@@ -16,7 +16,9 @@ import {
   type UserPrincipal,
 } from '@foundation/platform';
 import {
+  assertionParams,
   serveSubgraph,
+  subscribeOverWebSocket,
   testAssertions,
   testLogger,
   testUser,
@@ -450,5 +452,48 @@ describe('API keys', () => {
       principal: admin(),
     });
     expect(codeOf(missing)).toBe('NOT_FOUND');
+  });
+});
+
+describe('sessionActivity over graphql-ws', () => {
+  const query = 'subscription { sessionActivity { kind sessionId user { id } at } }';
+
+  it('refuses callers without the admin scope, at subscribe time', async () => {
+    const sub = subscribeOverWebSocket(client.url, query, {
+      connectionParams: await assertionParams(testUser('u1', 'someone')),
+    });
+    const result = await sub.next();
+    expect(result.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
+    await sub.ended;
+    await sub.close();
+  });
+
+  it('tells an admin about sign-ins and sign-outs, without tokens', async () => {
+    const sub = subscribeOverWebSocket<{
+      sessionActivity: { kind: string; sessionId: string; user: { id: string } };
+    }>(client.url, query, {
+      connectionParams: await assertionParams(testUser('a1', 'root', { scopes: ['admin'] })),
+    });
+    // Registrations until the subscription is live (the ack is asynchronous).
+    let registered: { user: { id: string } } | undefined;
+    const next = sub.next(5_000);
+    let n = 0;
+    const timer = setInterval(() => {
+      n++;
+      void client
+        .request<{ register: { user: { id: string } } }>(register, {
+          variables: { u: `watched${n}`, e: `watched${n}@example.com`, p: password },
+        })
+        .then((res) => (registered ??= res.data?.register));
+    }, 150);
+    try {
+      const event = (await next).data!.sessionActivity;
+      expect(event.kind).toBe('LOGIN');
+      expect(JSON.stringify(event)).not.toMatch(/token/i);
+      expect(event.user.id).toMatch(/./);
+    } finally {
+      clearInterval(timer);
+      await sub.close();
+    }
   });
 });

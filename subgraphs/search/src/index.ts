@@ -3,6 +3,7 @@ import {
   createSubgraph,
   snapshotOfUser,
   type EventBus,
+  type UserSnapshot,
   type IdentityAssertions,
   type Logger,
   type Subgraph,
@@ -31,9 +32,19 @@ const batchSize = 1_000;
 export async function createSearchSubgraph(options: SearchSubgraphOptions): Promise<Subgraph> {
   const index = new UserIndex();
   const { events, logger } = options;
+  // Each change is announced once the index holds it (for live dashboards).
+  const indexed = async (user: UserSnapshot) => {
+    index.upsert(user);
+    await events.publish({
+      type: 'search.index.updated',
+      userId: user.id,
+      indexedUsers: index.size,
+      at: new Date().toISOString(),
+    });
+  };
   const unsubscribe = [
-    events.subscribe('user.registered', ({ user }) => index.upsert(user)),
-    events.subscribe('user.updated', ({ user }) => index.upsert(user)),
+    events.subscribe('user.registered', ({ user }) => indexed(user)),
+    events.subscribe('user.updated', ({ user }) => indexed(user)),
   ];
   const started = performance.now();
   let cursor: string | undefined;
@@ -58,7 +69,7 @@ export async function createSearchSubgraph(options: SearchSubgraphOptions): Prom
     resolvers,
     logger,
     assertions: options.assertions,
-    context: (base) => ({ ...base, index, maxPageSize: options.maxPageSize }),
+    context: (base) => ({ ...base, index, events, maxPageSize: options.maxPageSize }),
   });
   return {
     ...subgraph,

@@ -4,6 +4,9 @@ import {
   ErrorCode,
   foundationError,
   pageSize,
+  DateTimeScalar as DateTime,
+  eventStream,
+  type EventOf,
 } from '@foundation/platform';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 
@@ -11,6 +14,17 @@ const cursorKind = 'search';
 const maxQueryLength = 200;
 
 export const resolvers: Resolvers = {
+  DateTime,
+  Subscription: {
+    searchIndexUpdated: {
+      subscribe: (_parent, _args, ctx) => eventStream(ctx.events, 'search.index.updated'),
+      resolve: (event: EventOf<'search.index.updated'>) => ({
+        user: { id: event.userId },
+        indexedUsers: event.indexedUsers,
+        at: event.at,
+      }),
+    },
+  },
   Query: {
     search(_parent, { query, first, after }, ctx) {
       const text = query.trim();

@@ -8,7 +8,11 @@ import {
   pageSize,
   snapshotOfUser,
   DateTimeScalar as DateTime,
+  eventStream,
+  type EventOf,
+  type UserSnapshot,
 } from '@foundation/platform';
+import type { Context } from './context.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 
 const cursorKind = 'user';
@@ -21,6 +25,16 @@ export function createUserLoader(prisma: PrismaClient): DataLoader<string, User 
     const byId = new Map(rows.map((row) => [row.id, row]));
     return ids.map((id) => byId.get(id) ?? null);
   });
+}
+
+/**
+ * The user an event is about, read fresh: a subscription's context lives as long as the
+ * subscription, so its DataLoader would serve stale rows.
+ */
+async function userOf(event: { user: UserSnapshot }, ctx: Context): Promise<User> {
+  const row = await ctx.prisma.user.findUnique({ where: { id: event.user.id } });
+  if (!row) throw foundationError(ErrorCode.NOT_FOUND, 'That user no longer exists');
+  return row;
 }
 
 export const resolvers: Resolvers = {
@@ -68,6 +82,18 @@ export const resolvers: Resolvers = {
       await ctx.events.publish({ type: 'user.updated', user: snapshotOfUser(user) });
       ctx.logger.info({ userId: user.id }, 'profile updated');
       return user;
+    },
+  },
+  Subscription: {
+    userRegistered: {
+      subscribe: (_parent, _args, ctx) => eventStream(ctx.events, 'user.registered'),
+      resolve: (event: EventOf<'user.registered'>, _args: unknown, ctx: Context) =>
+        userOf(event, ctx),
+    },
+    userUpdated: {
+      subscribe: (_parent, { id }, ctx) =>
+        eventStream(ctx.events, 'user.updated', { filter: (event) => event.user.id === id }),
+      resolve: (event: EventOf<'user.updated'>, _args: unknown, ctx: Context) => userOf(event, ctx),
     },
   },
   User: {

@@ -2,9 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openDatabase, type Database, type User } from '@foundation/db';
-import { createMemoryEventBus, type DomainEvent } from '@foundation/platform';
 import {
+  createMemoryEventBus,
+  snapshotOfUser,
+  type DomainEvent,
+  type EventBus,
+} from '@foundation/platform';
+import {
+  assertionParams,
   serveSubgraph,
+  subscribeOverWebSocket,
   testAssertions,
   testLogger,
   testUser,
@@ -16,6 +23,7 @@ import { createUserSubgraph } from '../src/index.js';
 let dir: string;
 let db: Database;
 let client: SubgraphClient;
+let events: EventBus;
 const published: DomainEvent[] = [];
 const users: User[] = [];
 
@@ -30,7 +38,7 @@ beforeAll(async () => {
     );
   }
   const logger = testLogger();
-  const events = createMemoryEventBus(logger);
+  events = createMemoryEventBus(logger);
   events.subscribe('user.updated', (event) => void published.push(event));
   client = await serveSubgraph(
     await createUserSubgraph({ db, events, assertions: testAssertions, logger }),
@@ -157,5 +165,62 @@ describe('user subgraph', () => {
       );
       expect(JSON.stringify(published)).not.toContain('@example.com'); // events carry no email
     });
+  });
+});
+
+describe('user subgraph subscriptions over graphql-ws', () => {
+  it('refuses a connection without a valid identity assertion with 4403', async () => {
+    const sub = subscribeOverWebSocket(client.url, 'subscription { userRegistered { id } }', {
+      connectionParams: { headers: { 'x-identity-assertion': 'forged' } },
+    });
+    const ended = (await sub.ended) as { code?: number };
+    expect(ended.code).toBe(4403);
+    await sub.close();
+  });
+
+  it('delivers each registration, read fresh from the database', async () => {
+    const sub = subscribeOverWebSocket<{ userRegistered: { username: string; email: string } }>(
+      client.url,
+      'subscription { userRegistered { username displayName email } }',
+      { connectionParams: await assertionParams({ kind: 'anonymous' }) },
+    );
+    const user = await db.prisma.user.create({
+      data: { username: 'ken', email: 'ken@example.com', displayName: 'Ken' },
+    });
+    // The subscription is set up once the server has acknowledged it; publish until seen.
+    const next = sub.next(5_000);
+    const publisher = setInterval(
+      () => void events.publish({ type: 'user.registered', user: snapshotOfUser(user) }),
+      50,
+    );
+    try {
+      // email is the user's own only: an anonymous subscriber gets null.
+      expect((await next).data).toEqual({
+        userRegistered: { username: 'ken', displayName: 'Ken', email: null },
+      });
+    } finally {
+      clearInterval(publisher);
+      await sub.close();
+    }
+  });
+
+  it('userUpdated(id) sees only that user', async () => {
+    const sub = subscribeOverWebSocket<{ userUpdated: { username: string } }>(
+      client.url,
+      'subscription ($id: ID!) { userUpdated(id: $id) { username } }',
+      { variables: { id: users[1]!.id }, connectionParams: await assertionParams(ada()) },
+    );
+    const next = sub.next(5_000);
+    const publisher = setInterval(() => {
+      void events.publish({ type: 'user.updated', user: snapshotOfUser(users[0]!) });
+      void events.publish({ type: 'user.updated', user: snapshotOfUser(users[1]!) });
+    }, 50);
+    try {
+      expect((await next).data).toEqual({ userUpdated: { username: 'grace' } });
+      expect((await sub.next()).data).toEqual({ userUpdated: { username: 'grace' } });
+    } finally {
+      clearInterval(publisher);
+      await sub.close();
+    }
   });
 });

@@ -165,6 +165,31 @@ export type Session = {
   userAgent?: Maybe<Scalars['String']['output']>;
 };
 
+/** A sign-in or sign-out, for admins' live dashboards. */
+export type SessionActivity = {
+  __typename?: 'SessionActivity';
+  at: Scalars['DateTime']['output'];
+  kind: SessionActivityKind;
+  sessionId: Scalars['ID']['output'];
+  /** The session's owner. */
+  user: User;
+};
+
+/** What happened to a session. */
+export type SessionActivityKind =
+  /** A user signed in (a new session). */
+  | 'LOGIN'
+  /** A user signed out (logout or logoutAll). */
+  | 'LOGOUT'
+  /** A session was ended by revokeSession. */
+  | 'REVOKED';
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Every sign-in and sign-out from now on (admins only). */
+  sessionActivity?: Maybe<SessionActivity>;
+};
+
 export type User = {
   __typename?: 'User';
   id: Scalars['ID']['output'];
@@ -282,6 +307,9 @@ export type ResolversTypes = ResolversObject<{
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Session: ResolverTypeWrapper<SessionModel>;
+  SessionActivity: ResolverTypeWrapper<Omit<SessionActivity, 'user'> & { user: ResolversTypes['User'] }>;
+  SessionActivityKind: SessionActivityKind;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   User: ResolverTypeWrapper<Omit<User, 'sessions'> & { sessions?: Maybe<Array<ResolversTypes['Session']>> }>;
 }>;
 
@@ -299,6 +327,8 @@ export type ResolversParentTypes = ResolversObject<{
   Int: Scalars['Int']['output'];
   Query: Record<PropertyKey, never>;
   Session: SessionModel;
+  SessionActivity: Omit<SessionActivity, 'user'> & { user: ResolversParentTypes['User'] };
+  Subscription: Record<PropertyKey, never>;
   User: Omit<User, 'sessions'> & { sessions?: Maybe<Array<ResolversParentTypes['Session']>> } | FederationReferenceTypes['User'];
 }>;
 
@@ -358,6 +388,17 @@ export type SessionResolvers<ContextType = Context, ParentType extends Resolvers
   userAgent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
+export type SessionActivityResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SessionActivity'] = ResolversParentTypes['SessionActivity']> = ResolversObject<{
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['SessionActivityKind'], ParentType, ContextType>;
+  sessionId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+}>;
+
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  sessionActivity?: SubscriptionResolver<Maybe<ResolversTypes['SessionActivity']>, "sessionActivity", ParentType, ContextType>;
+}>;
+
 export type UserResolvers<ContextType = Context, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -372,6 +413,8 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Mutation?: MutationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Session?: SessionResolvers<ContextType>;
+  SessionActivity?: SessionActivityResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 }>;
 
