@@ -1,8 +1,7 @@
 /** Runs the auth subgraph alone: `pnpm --filter @foundation/auth-subgraph start`. */
 import { openDatabase } from '@foundation/db';
 import {
-  createMemoryEventBus,
-  createMemoryStores,
+  createStoresFromConfig,
   identityFromConfig,
   listen,
   runService,
@@ -12,12 +11,12 @@ import { createAuthSubgraph } from './index.js';
 await runService('auth', async ({ config, logger }) => {
   const db = await openDatabase({ url: config.database.url, migrate: true });
   const { accessTokens, assertions } = identityFromConfig(config);
-  // In-process stores are this process's own: a router in another process cannot see
-  // these sessions. Separate processes need the shared (Redis) stores.
-  const stores = createMemoryStores();
+  // stores.backend=redis shares sessions with the router and events with search; memory
+  // stores are this process's own.
+  const stores = await createStoresFromConfig(config, logger);
   const subgraph = await createAuthSubgraph({
     db,
-    events: createMemoryEventBus(logger),
+    events: stores.events,
     accessTokens,
     assertions,
     stores,
