@@ -2,7 +2,7 @@
  * Embedded mode (`pnpm start`): every service in this one process, each on its own port
  * from config, sharing one database and one in-process event bus.
  */
-import { createAuthSubgraph } from '@foundation/auth-subgraph';
+import { createAuthSubgraph, demoPassword, seedDemoUsers } from '@foundation/auth-subgraph';
 import { openDatabase } from '@foundation/db';
 import { createGateway } from '@foundation/gateway';
 import {
@@ -14,7 +14,6 @@ import {
 } from '@foundation/platform';
 import { createSearchSubgraph } from '@foundation/search-subgraph';
 import { createUserSubgraph } from '@foundation/user-subgraph';
-import { demoPassword, seedDemoUsers } from './demo-users.js';
 
 const started = performance.now();
 

@@ -6,10 +6,14 @@ import {
   listen,
   runService,
 } from '@foundation/platform';
+import { demoPassword, seedDemoUsers } from './demo-users.js';
 import { createAuthSubgraph } from './index.js';
 
 await runService('auth', async ({ config, logger }) => {
   const db = await openDatabase({ url: config.database.url, migrate: true });
+  // Distributed mode seeds here: auth owns the credentials (the launcher does it embedded).
+  const seeded = config.demo.seedUsers ? await seedDemoUsers(db.prisma) : 0;
+  if (seeded > 0) logger.info(`seeded ${seeded} demo users (password "${demoPassword}")`);
   const { accessTokens, assertions } = identityFromConfig(config);
   // stores.backend=redis shares sessions with the router and events with search; memory
   // stores are this process's own.
