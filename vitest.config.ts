@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
  * Three projects: `unit` runs each package's tests in-process through its factory;
@@ -28,7 +28,7 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Real processes on real ports: one file at a time keeps the 2-core machine calm.
           fileParallelism: false,
-          exclude: ['tests/distributed.test.ts'],
+          exclude: [...configDefaults.exclude, 'tests/distributed.test.ts'],
           sequence: { groupOrder: 1 },
         },
       },
@@ -38,7 +38,7 @@ export default defineConfig({
           name: 'e2e-distributed',
           include: ['tests/**/*.test.ts'],
           // The deployment files' checks do not depend on the mode.
-          exclude: ['tests/deployment.test.ts'],
+          exclude: [...configDefaults.exclude, 'tests/deployment.test.ts'],
           env: { FOUNDATION_E2E_MODE: 'distributed' },
           testTimeout: 60_000,
           hookTimeout: 120_000,
