@@ -4,7 +4,12 @@
  * data and events), and faults (Redis stopped: fast SERVICE_UNAVAILABLE, then recovery).
  */
 import { randomUUID } from 'node:crypto';
-import { skipUnlessInstalled, startRedis, type RedisServer } from '@foundation/test-servers';
+import {
+  skipUnlessInstalled,
+  startRedis,
+  startRedisSentinel,
+  type RedisServer,
+} from '@foundation/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStores, type Stores } from '../src/index.js';
 import { testLogger } from '../src/testing.js';
@@ -197,5 +202,41 @@ describe.skipIf(skip)('redis stores when Redis restarts', () => {
         { timeout: 10_000, interval: 200 },
       )
       .toBe(true);
+  });
+});
+
+describe.skipIf(skip)('redis stores through Sentinel', () => {
+  it('find the primary through a real Sentinel and use it', async () => {
+    const primary = await startRedis();
+    const sentinel = await startRedisSentinel(primary);
+    try {
+      const stores = await createRedisStores({
+        topology: {
+          mode: 'sentinel',
+          sentinels: [{ host: '127.0.0.1', port: sentinel.port }],
+          masterName: sentinel.masterName,
+        },
+        commandTimeoutMs: 1_000,
+        connectTimeoutMs: 10_000,
+        keyPrefix: 'sentinel:',
+        logger: testLogger(),
+      });
+      try {
+        await stores.cache.set('k', 'through sentinel', 60);
+        expect(await stores.cache.get('k')).toBe('through sentinel');
+        const received: string[] = [];
+        stores.events.subscribe('user.updated', (e) => void received.push(e.user.id));
+        await stores.events.publish({
+          type: 'user.updated',
+          user: { id: 's1', username: 's', displayName: 'S', createdAt: new Date(0).toISOString() },
+        });
+        await expect.poll(() => received).toEqual(['s1']);
+      } finally {
+        await stores.close();
+      }
+    } finally {
+      await sentinel.dispose();
+      await primary.dispose();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -80,6 +80,78 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
       await server.stop();
       await start();
     },
+    async dispose() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A real Redis Sentinel watching one primary, for tests of the Sentinel topology. */
+export interface RedisSentinel {
+  port: number;
+  /** The primary's name as this Sentinel knows it. */
+  masterName: string;
+  /** Stops the Sentinel and removes its directory. */
+  dispose(): Promise<void>;
+}
+
+/** Asks `port` a raw command and returns the whole first reply chunk. */
+function ask(port: number, command: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.setTimeout(1_000, () => {
+      socket.destroy();
+      resolve('');
+    });
+    socket.once('error', () => resolve(''));
+    socket.once('connect', () => socket.write(`${command}\r\n`));
+    socket.once('data', (data) => {
+      socket.destroy();
+      resolve(data.toString());
+    });
+  });
+}
+
+/**
+ * Starts `redis-server --sentinel` on a free loopback port, monitoring `primary` under
+ * `masterName`; resolves once the Sentinel names the primary's address.
+ */
+export async function startRedisSentinel(
+  primary: RedisServer,
+  masterName = 'foundation',
+): Promise<RedisSentinel> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'foundation-sentinel-'));
+  const port = await freePort();
+  const conf = path.join(dir, 'sentinel.conf');
+  // Sentinel rewrites its config file, so it gets its own, in its own directory.
+  writeFileSync(
+    conf,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `sentinel monitor ${masterName} 127.0.0.1 ${primary.port} 1`,
+      `sentinel down-after-milliseconds ${masterName} 5000`,
+      '',
+    ].join('\n'),
+  );
+  const server = new ServerProcess('redis-server', [conf, '--sentinel'], 'redis-sentinel');
+  await waitUntil(
+    async () =>
+      (await ask(port, `SENTINEL get-master-addr-by-name ${masterName}`)).includes(
+        String(primary.port),
+      ),
+    {
+      timeoutMs: 15_000,
+      what: 'redis-sentinel',
+      alive: () => server.alive,
+      output: () => server.output,
+    },
+  );
+  return {
+    port,
+    masterName,
     async dispose() {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
