@@ -65,7 +65,7 @@ const us = (v: number) => `${v < 100 ? v.toFixed(1) : v.toFixed(0)} µs`;
 const per = (v: number) => `${Math.round(v).toLocaleString('en')}`;
 const row = (name: string, f: Figures) =>
   console.log(
-    `| ${name.padEnd(34)} | ${us(f.p50).padStart(9)} | ${us(f.p99).padStart(9)} | ${per(f.ops).padStart(9)} | ${per(f.opsConcurrent).padStart(12)} |`,
+    `| ${name.padEnd(36)} | ${us(f.p50).padStart(9)} | ${us(f.p99).padStart(9)} | ${per(f.ops).padStart(9)} | ${per(f.opsConcurrent).padStart(12)} |`,
   );
 
 const dir = mkdtempSync(path.join(tmpdir(), 'bench-stores-'));
@@ -97,10 +97,10 @@ try {
     `\n${iterations.toLocaleString('en')} calls each after a warm-up; ${concurrency} in flight for the last column. Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}; redis-server on loopback\n`,
   );
   console.log(
-    '| operation                          |       p50 |       p99 |     ops/s | ops/s (×32) |',
+    '| operation                            |       p50 |       p99 |     ops/s | ops/s (×32) |',
   );
   console.log(
-    '| ---------------------------------- | --------: | --------: | --------: | ----------: |',
+    '| ------------------------------------ | --------: | --------: | --------: | ----------: |',
   );
   const dbPath = await measure((i) =>
     db.prisma.user.findUnique({ where: { id: userIds[i % userIds.length]! } }),
