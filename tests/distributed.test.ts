@@ -122,6 +122,13 @@ describe('Redis restarted under load', () => {
       },
     ]);
     expect(downMs).toBeLessThan(3_000); // bounded: commands are not queued while down
+    // Logins need the rate limiter and the session store: refused the same way, not let through.
+    const login = await graphql(
+      deployment.routerUrl,
+      'mutation { login(usernameOrEmail: "evelyn", password: "a long enough passphrase") { token } }',
+    );
+    expect(login.errors?.[0]?.extensions?.['code']).toBe('SERVICE_UNAVAILABLE');
+    expect(login.data?.['login'] ?? null).toBeNull();
     // Anonymous reads need no Redis: the user cache falls back to the database.
     const anonymous = await graphql<{ users: { totalCount: number } }>(
       deployment.routerUrl,

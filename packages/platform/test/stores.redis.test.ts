@@ -7,7 +7,9 @@ import { randomUUID } from 'node:crypto';
 import {
   skipUnlessInstalled,
   startRedis,
+  startRedisCluster,
   startRedisSentinel,
+  type RedisCluster,
   type RedisServer,
 } from '@foundation/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -239,4 +241,25 @@ describe.skipIf(skip)('redis stores through Sentinel', () => {
       await primary.dispose();
     }
   });
+});
+
+describe.skipIf(skip)('redis stores on a Cluster', () => {
+  let cluster: RedisCluster;
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+  });
+  afterAll(async () => {
+    await cluster?.dispose();
+  });
+
+  // Every script and pipeline touches one slot, so the whole contract holds on a Cluster.
+  storesContract('redis cluster', () =>
+    createRedisStores({
+      topology: { mode: 'cluster', nodes: cluster.nodes },
+      commandTimeoutMs: 1_000,
+      connectTimeoutMs: 10_000,
+      keyPrefix: `c${randomUUID().slice(0, 8)}:`,
+      logger: testLogger(),
+    }),
+  );
 });

@@ -1,8 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { freePort, ServerProcess, waitUntil } from './server-process.js';
+
+const run = promisify(execFile);
 
 /** A real redis-server for one test file. */
 export interface RedisServer {
@@ -21,6 +25,8 @@ export interface RedisServer {
 export interface RedisServerOptions {
   /** Append-only persistence, so data survives a restart. @default false */
   persistence?: boolean;
+  /** More `redis-server` arguments, e.g. `['--cluster-enabled', 'yes']`. */
+  args?: string[];
 }
 
 /** Sends PING and waits for PONG, without a client library. */
@@ -57,6 +63,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     'no',
     '--daemonize',
     'no',
+    ...(options.args ?? []),
   ];
   let server: ServerProcess;
   const start = async () => {
@@ -155,6 +162,50 @@ export async function startRedisSentinel(
     async dispose() {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A real Redis Cluster of three primaries (no replicas), for tests of the Cluster topology. */
+export interface RedisCluster {
+  nodes: { host: string; port: number }[];
+  /** Stops every node and removes their directories. */
+  dispose(): Promise<void>;
+}
+
+/** Starts three cluster-enabled `redis-server`s and joins them with `redis-cli --cluster create`. */
+export async function startRedisCluster(): Promise<RedisCluster> {
+  const servers: RedisServer[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      servers.push(
+        await startRedis({
+          args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`],
+        }),
+      );
+    }
+    await run('redis-cli', [
+      '--cluster',
+      'create',
+      ...servers.map((s) => `127.0.0.1:${s.port}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ]);
+    for (const server of servers) {
+      await waitUntil(
+        async () => (await ask(server.port, 'CLUSTER INFO')).includes('cluster_state:ok'),
+        { timeoutMs: 15_000, what: 'redis cluster', alive: () => true, output: () => '' },
+      );
+    }
+  } catch (error) {
+    await Promise.all(servers.map((s) => s.dispose()));
+    throw error;
+  }
+  return {
+    nodes: servers.map((s) => ({ host: '127.0.0.1', port: s.port })),
+    dispose: async () => {
+      await Promise.all(servers.map((s) => s.dispose()));
     },
   };
 }

@@ -95,6 +95,8 @@ export async function connectRedis(
         lazyConnect: true,
         enableOfflineQueue: subscriber,
         enableAutoPipelining: true,
+        // Events use sharded pub/sub on a Cluster (see createRedisEventBus).
+        shardedSubscribers: subscriber,
         clusterRetryStrategy: (times) => Math.min(times * 50, 2_000),
         redisOptions: base,
       });

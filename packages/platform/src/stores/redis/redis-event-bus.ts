@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import type { DomainEvent, DomainEventType, EventBus } from '../../events.js';
 import type { Logger } from '../../logger.js';
 import { guarded, type RedisClient } from './redis-connection.js';
@@ -49,12 +50,21 @@ export async function createRedisEventBus(options: RedisEventBusOptions): Promis
         .catch((err: unknown) => logger.error({ err, event: event.type }, 'event handler failed'));
     }
   };
-  subscriber.on('message', onMessage);
-  await subscriber.subscribe(channel);
+  // On a Cluster, plain PUBLISH reaches a subscriber through whichever node took it, so two
+  // events of one publisher can arrive swapped; sharded pub/sub routes a channel through
+  // one node (its slot's), which keeps their order.
+  const sharded = subscriber instanceof Cluster;
+  const messageEvent = sharded ? 'smessage' : 'message';
+  subscriber.on(messageEvent, onMessage);
+  if (sharded) await subscriber.ssubscribe(channel);
+  else await subscriber.subscribe(channel);
 
   return {
     async publish(event) {
-      await guarded('event bus', () => client.publish(channel, JSON.stringify(event)));
+      const message = JSON.stringify(event);
+      await guarded('event bus', () =>
+        sharded ? client.spublish(channel, message) : client.publish(channel, message),
+      );
     },
     subscribe(type, handler) {
       const set = handlers.get(type) ?? new Set();
@@ -64,7 +74,7 @@ export async function createRedisEventBus(options: RedisEventBusOptions): Promis
       return () => set.delete(wrapped);
     },
     async close() {
-      subscriber.off('message', onMessage);
+      subscriber.off(messageEvent, onMessage);
       handlers.clear();
     },
   };
