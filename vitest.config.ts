@@ -1,8 +1,11 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
- * Two projects: `unit` runs each package's tests in-process through its factory;
- * `e2e` starts the real system as processes and talks to it over real HTTP.
+ * Three projects: `unit` runs each package's tests in-process through its factory;
+ * `e2e` starts the real system as processes (embedded mode: the launcher) and talks to it
+ * over real HTTP; `e2e-distributed` runs the same files with one process per service
+ * sharing a real redis-server (tests/harness.ts reads FOUNDATION_E2E_MODE), plus the
+ * tests that only a distributed deployment can answer.
  */
 export default defineConfig({
   test: {
@@ -25,6 +28,23 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Real processes on real ports: one file at a time keeps the 2-core machine calm.
           fileParallelism: false,
+          exclude: [...configDefaults.exclude, 'tests/distributed.test.ts'],
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e-distributed',
+          include: ['tests/**/*.test.ts'],
+          // The deployment files' checks do not depend on the mode.
+          exclude: [...configDefaults.exclude, 'tests/deployment.test.ts'],
+          env: { FOUNDATION_E2E_MODE: 'distributed' },
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+          // After the embedded run, never beside it.
+          sequence: { groupOrder: 2 },
         },
       },
     ],

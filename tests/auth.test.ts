@@ -9,10 +9,10 @@ import { decodeJwt, SignJWT } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  entries,
+  startSystem,
+  type System,
   graphql,
   planDeployment,
-  ServiceProcess,
   type Deployment,
   type GraphQLResponse,
 } from './harness.js';
@@ -21,7 +21,7 @@ const jwtSecret = 'e2e-jwt-secret-e2e-jwt-secret-e2e-jwt';
 const internalSecret = 'e2e-internal-secret-e2e-internal-secret';
 const key = new TextEncoder().encode(jwtSecret);
 let deployment: Deployment;
-let system: ServiceProcess;
+let system: System;
 
 beforeAll(async () => {
   deployment = await planDeployment({
@@ -33,13 +33,12 @@ beforeAll(async () => {
     FOUNDATION_AUTH__LOGIN_RATE_LIMIT__PER_IP__LIMIT: '1000',
     FOUNDATION_GATEWAY__API_KEY_CACHE_TTL_SECONDS: '60',
   });
-  system = new ServiceProcess(entries.launcher, deployment.env);
-  await system.waitFor('Foundation is ready');
+  system = await startSystem(deployment);
 });
 
 afterAll(async () => {
   const code = await system?.stop();
-  deployment?.cleanup();
+  await deployment?.cleanup();
   expect(code).toBe(0);
 });
 
@@ -392,7 +391,12 @@ describe('API keys and the two listeners', () => {
   });
 
   it('can be minted by the bootstrap script, and work at once', async () => {
-    const { NODE_ENV: _vitest, ...env } = process.env;
+    const {
+      NODE_ENV: _vitest,
+      FOUNDATION_E2E_MODE: _mode,
+      FOUNDATION_E2E_DATABASE_URL: _database,
+      ...env
+    } = process.env;
     const { stdout, stderr } = await promisify(execFile)(
       process.execPath,
       [

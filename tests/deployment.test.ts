@@ -71,7 +71,7 @@ describe('metrics used by rules and dashboards', () => {
   });
   afterAll(async () => {
     await system?.stop();
-    deployment?.cleanup();
+    await deployment?.cleanup();
   });
 
   it('are all exported by the services', async () => {

@@ -1,6 +1,12 @@
 /**
  * Starts Foundation as real processes for end-to-end tests: free loopback ports, a
  * temporary SQLite database, JSON logs captured per process, stopped by PID.
+ *
+ * Two modes, chosen by FOUNDATION_E2E_MODE (the `e2e` and `e2e-distributed` vitest
+ * projects set it): `embedded` runs the launcher (every service in one process, memory
+ * stores); `distributed` runs one process per service sharing a real redis-server (stores
+ * and events) and one database. FOUNDATION_E2E_DATABASE_URL replaces the temporary SQLite
+ * file with another database (e.g. MariaDB).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,6 +14,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '@foundation/platform';
+import { skipUnlessInstalled, startRedis, type RedisServer } from '@foundation/test-servers';
+
+/** How the system under test runs. */
+export type E2eMode = 'embedded' | 'distributed';
+
+/** The mode of this test run, from FOUNDATION_E2E_MODE (default embedded). */
+export const e2eMode: E2eMode =
+  process.env['FOUNDATION_E2E_MODE'] === 'distributed' ? 'distributed' : 'embedded';
 
 /** A free TCP port on loopback (the OS picks it; we release it for the process to take). */
 export async function freePort(): Promise<number> {
@@ -33,7 +47,13 @@ export class ServiceProcess {
   constructor(entry: string, env: Record<string, string>) {
     // Vitest sets NODE_ENV=test, which makes libraries behave unlike production (Apollo
     // skips its signal handlers then); services here get only what the deployment sets.
-    const { NODE_ENV: _vitest, ...inherited } = process.env;
+    const {
+      NODE_ENV: _vitest,
+      // The harness's own switches, not settings: the config loader refuses unknown FOUNDATION_*.
+      FOUNDATION_E2E_MODE: _mode,
+      FOUNDATION_E2E_DATABASE_URL: _database,
+      ...inherited
+    } = process.env;
     this.#child = spawn(process.execPath, ['--import', 'tsx', entry], {
       cwd: repoRoot,
       env: { ...inherited, ...env },
@@ -109,11 +129,31 @@ export interface Deployment {
   serviceUrl: string;
   subgraphUrls: { user: string; auth: string; search: string };
   env: Record<string, string>;
-  cleanup(): void;
+  mode: E2eMode;
+  /** The shared Redis, in distributed mode. */
+  redis?: RedisServer;
+  /** Stops the Redis and removes the temporary files. */
+  cleanup(): Promise<void>;
 }
 
-/** Picks free ports and a temporary database for a deployment. */
-export async function planDeployment(extraEnv: Record<string, string> = {}): Promise<Deployment> {
+/**
+ * Picks free ports and a database for a deployment; in distributed mode also starts a
+ * redis-server (with persistence, as production would run it) and points the stores at it.
+ */
+export async function planDeployment(
+  extraEnv: Record<string, string> = {},
+  mode: E2eMode = e2eMode,
+): Promise<Deployment> {
+  let redis: RedisServer | undefined;
+  const backend: Record<string, string> = {};
+  if (mode === 'distributed') {
+    if (skipUnlessInstalled('redis-server', 'redis-server')) {
+      throw new Error('distributed mode needs redis-server: apt-get install -y redis-server');
+    }
+    redis = await startRedis({ persistence: true });
+    backend['FOUNDATION_STORES__BACKEND'] = 'redis';
+    backend['REDIS_URL'] = redis.url;
+  }
   const dir = mkdtempSync(path.join(tmpdir(), 'foundation-e2e-'));
   const [gateway, service, user, auth, search] = await Promise.all([
     freePort(),
@@ -131,7 +171,9 @@ export async function planDeployment(extraEnv: Record<string, string> = {}): Pro
     APP_ENV: 'test',
     LOG_LEVEL: 'debug',
     LOG_FORMAT: 'json',
-    DATABASE_URL: `file:${path.join(dir, 'foundation.db')}`,
+    DATABASE_URL:
+      process.env['FOUNDATION_E2E_DATABASE_URL'] || `file:${path.join(dir, 'foundation.db')}`,
+    ...backend,
     FOUNDATION_GATEWAY__PORT: String(gateway),
     FOUNDATION_GATEWAY__SERVICE_PORT: String(service),
     FOUNDATION_SUBGRAPHS__USER__PORT: String(user),
@@ -148,8 +190,84 @@ export async function planDeployment(extraEnv: Record<string, string> = {}): Pro
     serviceUrl: `http://127.0.0.1:${service}/graphql`,
     subgraphUrls,
     env,
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    mode,
+    ...(redis ? { redis } : {}),
+    async cleanup() {
+      await redis?.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
+}
+
+/** The services of a deployment that run as their own processes in distributed mode. */
+export type ServiceName = 'gateway' | 'user' | 'auth' | 'search';
+
+/**
+ * Foundation as the tests see it, whatever the mode: one launcher process, or one process
+ * per service. Log lines and output are those of every process together.
+ */
+export class System {
+  constructor(readonly processes: Partial<Record<ServiceName | 'launcher', ServiceProcess>>) {}
+
+  get lines(): LogLine[] {
+    return Object.values(this.processes).flatMap((p) => p.lines);
+  }
+
+  get output(): string {
+    return Object.values(this.processes)
+      .map((p) => p.output)
+      .join('\n');
+  }
+
+  /** Stops every process (see {@link ServiceProcess.stop}); the first non-zero exit code, or 0. */
+  async stop(
+    graceMs = 15_000,
+    signal: NodeJS.Signals = 'SIGTERM',
+    times = 1,
+  ): Promise<number | null> {
+    // The router first, as in production: no new work reaches the subgraphs.
+    const { gateway, ...rest } = this.processes;
+    const codes = [await gateway?.stop(graceMs, signal, times)];
+    codes.push(
+      ...(await Promise.all(Object.values(rest).map((p) => p.stop(graceMs, signal, times)))),
+    );
+    return codes.find((code) => code !== 0 && code !== undefined) ?? 0;
+  }
+}
+
+/** Starts one service of a distributed deployment and waits until it is ready. */
+export async function startService(
+  deployment: Deployment,
+  name: ServiceName,
+): Promise<ServiceProcess> {
+  const service = new ServiceProcess(entries[name], deployment.env);
+  await service.waitFor(name === 'gateway' ? 'router ready' : `${name} subgraph ready`);
+  return service;
+}
+
+/** Starts the deployment in its mode and waits until every service is ready. */
+export async function startSystem(deployment: Deployment): Promise<System> {
+  if (deployment.mode === 'embedded') {
+    const launcher = new ServiceProcess(entries.launcher, deployment.env);
+    await launcher.waitFor('Foundation is ready');
+    return new System({ launcher });
+  }
+  // auth first: it creates and migrates the database and seeds the demo users.
+  const auth = await startService(deployment, 'auth');
+  const started = await Promise.allSettled(
+    (['user', 'search', 'gateway'] as const).map((name) => startService(deployment, name)),
+  );
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) {
+    // Leave nothing running behind a failed start.
+    await auth.stop();
+    for (const r of started) if (r.status === 'fulfilled') await r.value.stop();
+    throw failed.reason;
+  }
+  const [user, search, gateway] = started.map(
+    (r) => (r as PromiseFulfilledResult<ServiceProcess>).value,
+  );
+  return new System({ auth, user: user!, search: search!, gateway: gateway! });
 }
 
 /** Entry files of the services, as `pnpm start` and each service's `start` run them. */

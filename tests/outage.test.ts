@@ -25,7 +25,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const codes = await Promise.all(Object.values(processes).map((p) => p.stop()));
-  deployment?.cleanup();
+  await deployment?.cleanup();
   expect(codes.every((code) => code === 0)).toBe(true);
 });
 

@@ -4,22 +4,21 @@
  */
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { entries, graphql, planDeployment, ServiceProcess, type Deployment } from './harness.js';
+import { graphql, planDeployment, startSystem, type Deployment, type System } from './harness.js';
 
 let deployment: Deployment;
-let system: ServiceProcess;
+let system: System;
 const password = 'correct horse battery staple';
 
 beforeAll(async () => {
   deployment = await planDeployment({ FOUNDATION_DEMO__SEED_USERS: 'true' });
-  system = new ServiceProcess(entries.launcher, deployment.env);
-  await system.waitFor('Foundation is ready');
+  system = await startSystem(deployment);
 });
 
 afterAll(async () => {
   // Ctrl-C as a terminal sends it: to the process group, so it can arrive twice.
   const code = await system?.stop(15_000, 'SIGINT', 2);
-  deployment?.cleanup();
+  await deployment?.cleanup();
   expect(code).toBe(0);
   expect(system.lines.map((l) => l.msg)).toContain('stopped');
 });

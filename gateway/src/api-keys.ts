@@ -1,14 +1,15 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { PrismaClient } from '@foundation/db';
 import {
-  apiKeyCacheKey,
   apiKeyIdOf,
+  createCacheAside,
   ErrorCode,
   foundationError,
   sha256Hex,
   type ApiKeyRecord,
   type Cache,
   type Logger,
+  type Metrics,
   type ServicePrincipal,
 } from '@foundation/platform';
 
@@ -19,6 +20,8 @@ export interface ApiKeyVerifierOptions {
   /** How long a lookup (found or not) is cached, in seconds. */
   cacheTtlSeconds: number;
   logger: Logger;
+  /** Where the cache's hit and miss counters go (`cache="apikey"`). */
+  registry?: Metrics['registry'];
 }
 
 /** Turns an API key into the service principal it stands for. */
@@ -39,10 +42,17 @@ const maxTracked = 10_000;
 export function createApiKeyVerifier(options: ApiKeyVerifierOptions): ApiKeyVerifier {
   const { prisma, cache, logger } = options;
   const lastWritten = new Map<string, number>();
+  // Entries are `apikey:<id>` (apiKeyCacheKey), which the auth subgraph deletes on revoke.
+  const records = createCacheAside<ApiKeyRecord>({
+    cache,
+    name: 'apikey',
+    ttlSeconds: options.cacheTtlSeconds,
+    negativeTtlSeconds: options.cacheTtlSeconds,
+    logger,
+    ...(options.registry ? { registry: options.registry } : {}),
+  });
 
-  async function lookup(id: string): Promise<ApiKeyRecord | null> {
-    const cached = await cache.get(apiKeyCacheKey(id));
-    if (cached !== undefined) return JSON.parse(cached) as ApiKeyRecord | null;
+  async function load(id: string): Promise<ApiKeyRecord | null> {
     const row = await prisma.apiKey.findUnique({ where: { id } });
     const record: ApiKeyRecord | null = row && {
       id: row.id,
@@ -53,9 +63,9 @@ export function createApiKeyVerifier(options: ApiKeyVerifierOptions): ApiKeyVeri
       expiresAt: row.expiresAt?.getTime() ?? null,
       revoked: row.revokedAt !== null,
     };
-    await cache.set(apiKeyCacheKey(id), JSON.stringify(record), options.cacheTtlSeconds);
     return record;
   }
+  const lookup = (id: string) => records.get(id, load);
 
   function recordUse(id: string, now: number) {
     if ((lastWritten.get(id) ?? 0) + lastUsedWriteIntervalMs > now) return;

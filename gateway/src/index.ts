@@ -104,6 +104,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       cache: options.stores.cache,
       cacheTtlSeconds: config.gateway.apiKeyCacheTtlSeconds,
       logger,
+      registry: metrics.registry,
     }),
     logger,
   });

@@ -1,15 +1,20 @@
 /** Runs the router alone: `pnpm --filter @foundation/gateway start`. */
 import { openDatabase } from '@foundation/db';
-import { createMemoryStores, identityFromConfig, listen, runService } from '@foundation/platform';
+import {
+  createStoresFromConfig,
+  identityFromConfig,
+  listen,
+  runService,
+} from '@foundation/platform';
 import { createGateway } from './index.js';
 
 await runService('gateway', async ({ config, logger }) => {
   // API keys are read from the database; the auth subgraph owns its schema, so the
   // router does not migrate it.
   const db = await openDatabase({ url: config.database.url });
-  // In-process stores are this process's own: it sees no session an auth subgraph in
-  // another process created. Separate processes need the shared (Redis) stores.
-  const stores = createMemoryStores();
+  // stores.backend=redis: the sessions an auth subgraph in another process created;
+  // memory: this process's own (only useful when auth runs in it too, as in embedded mode).
+  const stores = await createStoresFromConfig(config, logger);
   const gateway = await createGateway({
     config,
     logger,

@@ -2,12 +2,11 @@
  * Embedded mode (`pnpm start`): every service in this one process, each on its own port
  * from config, sharing one database and one in-process event bus.
  */
-import { createAuthSubgraph } from '@foundation/auth-subgraph';
+import { createAuthSubgraph, demoPassword, seedDemoUsers } from '@foundation/auth-subgraph';
 import { openDatabase } from '@foundation/db';
 import { createGateway } from '@foundation/gateway';
 import {
-  createMemoryEventBus,
-  createMemoryStores,
+  createStoresFromConfig,
   identityFromConfig,
   listen,
   runService,
@@ -15,7 +14,6 @@ import {
 } from '@foundation/platform';
 import { createSearchSubgraph } from '@foundation/search-subgraph';
 import { createUserSubgraph } from '@foundation/user-subgraph';
-import { demoPassword, seedDemoUsers } from './demo-users.js';
 
 const started = performance.now();
 
@@ -25,13 +23,20 @@ await runService('foundation', async ({ config, logger }) => {
   const seeded = config.demo.seedUsers ? await seedDemoUsers(db.prisma) : 0;
   if (seeded > 0) logger.info(`seeded ${seeded} demo users (password "${demoPassword}")`);
 
-  const events = createMemoryEventBus(logger);
   const { accessTokens, assertions } = identityFromConfig(config);
-  // One set of stores for the whole process: the auth subgraph writes the sessions and
-  // revocations that the router checks on every request.
-  const stores = createMemoryStores();
+  // One set of stores for the whole process (memory by default, Redis when configured):
+  // the auth subgraph writes the sessions and revocations the router checks on every request.
+  const stores = await createStoresFromConfig(config, logger);
+  const { events } = stores;
   const subgraphs = [
-    await createUserSubgraph({ db, events, assertions, logger: log('user') }),
+    await createUserSubgraph({
+      db,
+      events,
+      cache: stores.cache,
+      cacheTtl: config.cache,
+      assertions,
+      logger: log('user'),
+    }),
     await createAuthSubgraph({
       db,
       events,

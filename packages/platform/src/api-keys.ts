@@ -1,3 +1,4 @@
+import { cacheEntryKey } from './stores/cache-aside.js';
 import { createHash, randomBytes } from 'node:crypto';
 
 /**
@@ -43,7 +44,7 @@ export function sha256Hex(value: string): string {
  * auth subgraph (which deletes it on revoke, so a revoked key stops working at once).
  */
 export function apiKeyCacheKey(id: string): string {
-  return `apikey:${id}`;
+  return cacheEntryKey('apikey', id);
 }
 
 /** What the router caches about a key: everything needed to accept or refuse it. */

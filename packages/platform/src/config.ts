@@ -31,6 +31,29 @@ const rateLimitSchema = z.strictObject({
   windowSeconds: z.number().int().min(1).max(86_400),
 });
 
+/**
+ * Redis nodes as `host:port` strings; the environment gives them comma-separated
+ * (`FOUNDATION_REDIS__CLUSTER_NODES=10.0.0.1:6379,10.0.0.2:6379`).
+ */
+const redisNodes = z.preprocess(
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '')
+      : value,
+  z.array(
+    z
+      .string()
+      .regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port')
+      .transform((node) => {
+        const colon = node.lastIndexOf(':');
+        return { host: node.slice(0, colon), port: Number(node.slice(colon + 1)) };
+      }),
+  ),
+);
+
 /** A key id: what access tokens name in their `kid` header. */
 const keyIdPattern = /^[\w.-]{1,64}$/;
 
@@ -62,6 +85,35 @@ const configSchema = z.strictObject({
     user: subgraphSchema,
     auth: subgraphSchema,
     search: subgraphSchema,
+  }),
+  stores: z.strictObject({
+    /**
+     * Where sessions, revocations, rate limits, the cache and domain events live: `memory`
+     * (in process; embedded mode) or `redis` (shared by every process; distributed mode).
+     */
+    backend: z.enum(['memory', 'redis']),
+  }),
+  redis: z.strictObject({
+    /** `standalone` (REDIS_URL), `sentinel` (sentinels + sentinelMasterName) or `cluster`. */
+    mode: z.enum(['standalone', 'sentinel', 'cluster']),
+    /** Sentinels to ask for the primary, `host:port` each. */
+    sentinels: redisNodes,
+    /** The primary's name as the Sentinels know it. */
+    sentinelMasterName: z.string(),
+    /** Some nodes of the Cluster, `host:port` each; the rest are discovered. */
+    clusterNodes: redisNodes,
+    /** Prepended to every key and channel, so deployments can share a Redis. */
+    keyPrefix: z.string().regex(/^[\w:.-]{0,64}$/, 'must be 0–64 of A–Z, a–z, 0–9, _ : . -'),
+    /** Bound on one command, in ms: past it the call fails with SERVICE_UNAVAILABLE. */
+    commandTimeoutMs: z.number().int().min(10).max(60_000),
+    /** Bound on the first connection at start, in ms: past it the service does not start. */
+    connectTimeoutMs: z.number().int().min(100).max(120_000),
+  }),
+  cache: z.strictObject({
+    /** How long a user read by id stays cached, in seconds; a profile update clears it. */
+    userTtlSeconds: z.number().int().min(1).max(86_400),
+    /** How long "no such user" stays cached, in seconds (against lookups of made-up ids). */
+    negativeTtlSeconds: z.number().int().min(1).max(3_600),
   }),
   database: z.strictObject({
     /** `file:` URL (SQLite); relative paths are resolved against the repository root. */
@@ -135,6 +187,10 @@ const configSchema = z.strictObject({
     jwtVerificationKeys: z.array(z.strictObject({ id: z.string(), secret: z.string() })),
     /** HMAC key of router→subgraph identity assertions (env INTERNAL_TOKEN_SECRET). */
     internalTokenSecret: z.string(),
+    /** Standalone Redis, `redis://[:password@]host:port[/db]` (env REDIS_URL). */
+    redisUrl: z.string(),
+    /** Password of Redis and its Sentinels, when the URL has none (env REDIS_PASSWORD). */
+    redisPassword: z.string(),
   }),
 });
 
@@ -149,6 +205,9 @@ const secretVariables = {
   JWT_SECRET: 'jwtSecret',
   INTERNAL_TOKEN_SECRET: 'internalTokenSecret',
 } as const;
+
+/** Redis outside production when REDIS_URL is unset. */
+const defaultRedisUrl = 'redis://127.0.0.1:6379';
 
 /** Key id of the signing key when JWT_KEY_ID is unset. */
 const defaultKeyId = 'k1';
@@ -234,7 +293,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       problems.push(`${where || '(root)'}: ${issue.message}${hintFor(issue.path)}`);
     }
   } else {
-    problems.push(...checkSecrets(result.data));
+    problems.push(...checkSecrets(result.data), ...checkRedis(result.data));
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return result.data;
@@ -334,6 +393,9 @@ function readSecrets(
 ): Tree {
   const secrets: Tree = {
     jwtKeyId: env['JWT_KEY_ID'] || defaultKeyId,
+    // Outside production a local redis-server is the default; production must say.
+    redisUrl: env['REDIS_URL'] || (envName === 'production' ? '' : defaultRedisUrl),
+    redisPassword: env['REDIS_PASSWORD'] ?? '',
     jwtVerificationKeys: parseVerificationKeys(env['JWT_VERIFICATION_KEYS'] ?? '', problems),
   };
   for (const [variable, key] of Object.entries(secretVariables)) {
@@ -434,6 +496,43 @@ function checkSecrets(config: Config): string[] {
     );
   }
   return problems;
+}
+
+/**
+ * With the Redis backend, the chosen topology must be complete. Problems never quote
+ * REDIS_URL, which may carry a password.
+ */
+function checkRedis(config: Config): string[] {
+  if (config.stores.backend !== 'redis') return [];
+  const { redis, secrets } = config;
+  switch (redis.mode) {
+    case 'standalone':
+      if (secrets.redisUrl === '') {
+        return ['REDIS_URL: missing; stores.backend is redis (e.g. redis://10.0.0.5:6379)'];
+      }
+      return /^rediss?:\/\/[^\s]+$/.test(secrets.redisUrl)
+        ? []
+        : ['REDIS_URL: must be redis://[:password@]host:port[/db] or rediss://…'];
+    case 'sentinel':
+      return [
+        ...(redis.sentinels.length === 0
+          ? [
+              `redis.sentinels: list at least one host:port (env ${variableFor(['redis', 'sentinels'])})`,
+            ]
+          : []),
+        ...(redis.sentinelMasterName === ''
+          ? [
+              `redis.sentinelMasterName: required in sentinel mode (env ${variableFor(['redis', 'sentinelMasterName'])})`,
+            ]
+          : []),
+      ];
+    case 'cluster':
+      return redis.clusterNodes.length === 0
+        ? [
+            `redis.clusterNodes: list at least one host:port (env ${variableFor(['redis', 'clusterNodes'])})`,
+          ]
+        : [];
+  }
 }
 
 function hintFor(configPath: readonly PropertyKey[]): string {

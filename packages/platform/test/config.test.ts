@@ -191,3 +191,69 @@ describe('loadConfig', () => {
     });
   });
 });
+
+describe('store backend and redis config', () => {
+  const load = (env: Record<string, string>) =>
+    loadConfig({ configDir, dotenvPath: noDotenv, env: { APP_ENV: 'test', ...env } });
+
+  it('defaults to memory stores, and reads the Redis topology from the environment', () => {
+    expect(load({}).stores.backend).toBe('memory');
+    const standalone = load({
+      FOUNDATION_STORES__BACKEND: 'redis',
+      REDIS_URL: 'redis://:pw@10.0.0.5:6380/2',
+    });
+    expect(standalone.secrets.redisUrl).toBe('redis://:pw@10.0.0.5:6380/2');
+    expect(standalone.redis).toMatchObject({ mode: 'standalone', keyPrefix: 'foundation:' });
+    const cluster = load({
+      FOUNDATION_STORES__BACKEND: 'redis',
+      FOUNDATION_REDIS__MODE: 'cluster',
+      FOUNDATION_REDIS__CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001',
+      REDIS_PASSWORD: 'cluster-password',
+    });
+    expect(cluster.redis.clusterNodes).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: '10.0.0.2', port: 7001 },
+    ]);
+    expect(cluster.secrets.redisPassword).toBe('cluster-password');
+  });
+
+  it('refuses an incomplete topology, without quoting REDIS_URL', () => {
+    expect(
+      problemsOf(() =>
+        load({ FOUNDATION_STORES__BACKEND: 'redis', REDIS_URL: 'http://:hunter2@host' }),
+      ),
+    ).toEqual(['REDIS_URL: must be redis://[:password@]host:port[/db] or rediss://…']);
+    expect(
+      problemsOf(() =>
+        load({ FOUNDATION_STORES__BACKEND: 'redis', FOUNDATION_REDIS__MODE: 'sentinel' }),
+      ),
+    ).toEqual([
+      'redis.sentinels: list at least one host:port (env FOUNDATION_REDIS__SENTINELS)',
+      'redis.sentinelMasterName: required in sentinel mode (env FOUNDATION_REDIS__SENTINEL_MASTER_NAME)',
+    ]);
+    expect(problemsOf(() => load({ FOUNDATION_STORES__BACKEND: 'disk' }))[0]).toMatch(
+      /^stores\.backend: .*FOUNDATION_STORES__BACKEND/,
+    );
+    expect(problemsOf(() => load({ FOUNDATION_REDIS__CLUSTER_NODES: 'nohostport' }))[0]).toMatch(
+      /^redis\.clusterNodes\.0: must be host:port/,
+    );
+  });
+
+  it('needs REDIS_URL in production when the stores are on Redis', () => {
+    const problems = problemsOf(() =>
+      loadConfig({
+        configDir,
+        dotenvPath: noDotenv,
+        env: {
+          APP_ENV: 'production',
+          JWT_SECRET: strongSecret,
+          INTERNAL_TOKEN_SECRET: strongInternal,
+          FOUNDATION_STORES__BACKEND: 'redis',
+        },
+      }),
+    );
+    expect(problems).toEqual([
+      'REDIS_URL: missing; stores.backend is redis (e.g. redis://10.0.0.5:6379)',
+    ]);
+  });
+});

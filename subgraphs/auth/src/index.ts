@@ -67,3 +67,4 @@ export function createAuthSubgraph(options: AuthSubgraphOptions): Promise<Subgra
 
 export { createApiKey, type NewApiKey } from './api-keys.js';
 export { hashPassword, passwordHashParameters, verifyPassword } from './passwords.js';
+export { demoPassword, seedDemoUsers } from './demo-users.js';

@@ -1,23 +1,26 @@
 /** Runs the auth subgraph alone: `pnpm --filter @foundation/auth-subgraph start`. */
 import { openDatabase } from '@foundation/db';
 import {
-  createMemoryEventBus,
-  createMemoryStores,
+  createStoresFromConfig,
   identityFromConfig,
   listen,
   runService,
 } from '@foundation/platform';
+import { demoPassword, seedDemoUsers } from './demo-users.js';
 import { createAuthSubgraph } from './index.js';
 
 await runService('auth', async ({ config, logger }) => {
   const db = await openDatabase({ url: config.database.url, migrate: true });
+  // Distributed mode seeds here: auth owns the credentials (the launcher does it embedded).
+  const seeded = config.demo.seedUsers ? await seedDemoUsers(db.prisma) : 0;
+  if (seeded > 0) logger.info(`seeded ${seeded} demo users (password "${demoPassword}")`);
   const { accessTokens, assertions } = identityFromConfig(config);
-  // In-process stores are this process's own: a router in another process cannot see
-  // these sessions. Separate processes need the shared (Redis) stores.
-  const stores = createMemoryStores();
+  // stores.backend=redis shares sessions with the router and events with search; memory
+  // stores are this process's own.
+  const stores = await createStoresFromConfig(config, logger);
   const subgraph = await createAuthSubgraph({
     db,
-    events: createMemoryEventBus(logger),
+    events: stores.events,
     accessTokens,
     assertions,
     stores,

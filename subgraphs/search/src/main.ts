@@ -1,18 +1,24 @@
 /**
  * Runs the search subgraph alone: `pnpm --filter @foundation/search-subgraph start`.
  * Alone, it sees registrations made after its start only when the event bus crosses
- * processes (Redis, distributed mode); the embedded launcher shares one bus in-process.
+ * processes (`stores.backend: redis`); the embedded launcher shares one bus in-process.
  */
 import { openDatabase } from '@foundation/db';
-import { createMemoryEventBus, identityFromConfig, listen, runService } from '@foundation/platform';
+import {
+  createStoresFromConfig,
+  identityFromConfig,
+  listen,
+  runService,
+} from '@foundation/platform';
 import { createSearchSubgraph } from './index.js';
 
 await runService('search', async ({ config, logger }) => {
   const db = await openDatabase({ url: config.database.url, migrate: true });
   const { assertions } = identityFromConfig(config);
+  const stores = await createStoresFromConfig(config, logger);
   const subgraph = await createSearchSubgraph({
     db,
-    events: createMemoryEventBus(logger),
+    events: stores.events,
     assertions,
     logger,
     maxPageSize: config.search.maxPageSize,
@@ -23,6 +29,7 @@ await runService('search', async ({ config, logger }) => {
     async close() {
       await server.close();
       await subgraph.stop();
+      await stores.close();
       await db.close();
     },
   };

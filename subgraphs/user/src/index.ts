@@ -1,6 +1,10 @@
-import type { Database } from '@foundation/db';
+import type { Database, User } from '@foundation/db';
 import {
+  createCacheAside,
+  createMemoryCache,
+  createMetrics,
   createSubgraph,
+  type Cache,
   type EventBus,
   type IdentityAssertions,
   type Logger,
@@ -14,13 +18,34 @@ export interface UserSubgraphOptions {
   events: EventBus;
   assertions: IdentityAssertions;
   logger: Logger;
+  /** Where users read by id are cached (shared with other processes on Redis). @default in process */
+  cache?: Cache;
+  /** Lifetimes of cached users and of cached "no such user", in seconds. @default 60 and 10 */
+  cacheTtl?: { userTtlSeconds: number; negativeTtlSeconds: number };
+}
+
+/** A cached user as JSON, with its dates revived. */
+function decodeUser(raw: string): User {
+  const user = JSON.parse(raw) as User & { createdAt: string; updatedAt: string };
+  return { ...user, createdAt: new Date(user.createdAt), updatedAt: new Date(user.updatedAt) };
 }
 
 /** Builds the user subgraph (profiles, the `User` entity) without listening. */
 export function createUserSubgraph(options: UserSubgraphOptions): Promise<Subgraph> {
   const { prisma } = options.db;
+  const metrics = createMetrics({ service: 'user' });
+  const userCache = createCacheAside<User>({
+    cache: options.cache ?? createMemoryCache(),
+    name: 'user',
+    ttlSeconds: options.cacheTtl?.userTtlSeconds ?? 60,
+    negativeTtlSeconds: options.cacheTtl?.negativeTtlSeconds ?? 10,
+    decode: decodeUser,
+    registry: metrics.registry,
+    logger: options.logger,
+  });
   return createSubgraph({
     name: 'user',
+    metrics,
     resolvers,
     logger: options.logger,
     assertions: options.assertions,
@@ -28,7 +53,8 @@ export function createUserSubgraph(options: UserSubgraphOptions): Promise<Subgra
       ...base,
       prisma,
       events: options.events,
-      userById: createUserLoader(prisma),
+      userCache,
+      userById: createUserLoader(prisma, userCache),
     }),
   });
 }

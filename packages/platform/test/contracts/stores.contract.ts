@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type {
   Cache,
+  DomainEvent,
+  EventBus,
   RateLimiterStore,
   RevocationList,
   Session,
@@ -268,10 +270,79 @@ export function cacheContract(name: string, make: StoresFactory): void {
   });
 }
 
+const user = (id: string) => ({
+  id,
+  username: `u${id.slice(0, 8)}`,
+  displayName: 'Contract Test',
+  createdAt: new Date(0).toISOString(),
+});
+
+/** The event bus contract. */
+export function eventBusContract(name: string, make: StoresFactory): void {
+  const run = (use: (events: EventBus) => Promise<void>) => () =>
+    withStores(make, (s) => use(s.events));
+
+  describe(`${name} event bus`, () => {
+    it(
+      'delivers each event to the subscribers of its type, never on the publisher’s stack',
+      run(async (events) => {
+        const registered: DomainEvent[] = [];
+        const updated: DomainEvent[] = [];
+        events.subscribe('user.registered', (e) => void registered.push(e));
+        events.subscribe('user.updated', (e) => void updated.push(e));
+        const event: DomainEvent = { type: 'user.registered', user: user(randomUUID()) };
+        const published = events.publish(event);
+        expect(registered).toEqual([]); // not synchronously
+        await published;
+        await expect.poll(() => registered).toEqual([event]);
+        expect(updated).toEqual([]);
+      }),
+    );
+
+    it(
+      'keeps delivering to the others when one handler fails, and stops after unsubscribe',
+      run(async (events) => {
+        const seen: string[] = [];
+        events.subscribe('user.updated', () => {
+          throw new Error('handler failure (expected by the test)');
+        });
+        events.subscribe('user.updated', async () => {
+          await Promise.reject(new Error('async handler failure (expected by the test)'));
+        });
+        const off = events.subscribe('user.updated', (e) => void seen.push(e.user.id));
+        const first = randomUUID();
+        await events.publish({ type: 'user.updated', user: user(first) });
+        await expect.poll(() => seen).toEqual([first]);
+        off();
+        await events.publish({ type: 'user.updated', user: user(randomUUID()) });
+        // A marker subscribed after: once it has its event, the earlier one was handled too.
+        const marker: string[] = [];
+        events.subscribe('user.registered', (e) => void marker.push(e.user.id));
+        const last = randomUUID();
+        await events.publish({ type: 'user.registered', user: user(last) });
+        await expect.poll(() => marker).toEqual([last]);
+        expect(seen).toEqual([first]);
+      }),
+    );
+
+    it(
+      'delivers events in the order one publisher sent them',
+      run(async (events) => {
+        const seen: string[] = [];
+        events.subscribe('user.updated', (e) => void seen.push(e.user.id));
+        const ids = Array.from({ length: 20 }, () => randomUUID());
+        for (const id of ids) await events.publish({ type: 'user.updated', user: user(id) });
+        await expect.poll(() => seen).toEqual(ids);
+      }),
+    );
+  });
+}
+
 /** Every store contract, for one backend. */
 export function storesContract(name: string, make: StoresFactory): void {
   sessionStoreContract(name, make);
   revocationListContract(name, make);
   rateLimiterContract(name, make);
   cacheContract(name, make);
+  eventBusContract(name, make);
 }

@@ -1,5 +1,5 @@
 import type { PrismaClient } from '@foundation/db';
-import { hashPassword } from '@foundation/auth-subgraph';
+import { hashPassword } from './passwords.js';
 
 /** Password of every demo user. Demo users exist only where `demo.seedUsers` is on. */
 export const demoPassword = 'foundation-demo';
