@@ -37,8 +37,13 @@ export default defineConfig({
         test: {
           name: 'e2e-distributed',
           include: ['tests/**/*.test.ts'],
-          // The deployment files' checks do not depend on the mode.
-          exclude: [...configDefaults.exclude, 'tests/deployment.test.ts'],
+          // The deployment files' checks and the in-process robustness suite do not depend
+          // on the mode.
+          exclude: [
+            ...configDefaults.exclude,
+            'tests/deployment.test.ts',
+            'tests/subscriptions/robustness.test.ts',
+          ],
           env: { FOUNDATION_E2E_MODE: 'distributed' },
           testTimeout: 60_000,
           hookTimeout: 120_000,

@@ -1,10 +1,15 @@
 /**
- * The system under test for subscription suites, parameterized by the harness:
- * `FOUNDATION_TEST_MODE=embedded` (default: one launcher process, in-process event bus) or
- * `distributed` (services as separate processes, events carried by Redis; the lead enables
- * it once the Redis event bus is merged, by filling in `startDistributed`).
+ * The system under test for subscription suites, in the harness's mode
+ * (`FOUNDATION_E2E_MODE`): embedded (one launcher process, in-process event bus) or
+ * distributed (one process per service; events cross processes through Redis).
  */
-import { entries, graphql, planDeployment, ServiceProcess, type Deployment } from '../harness.js';
+import {
+  graphql,
+  planDeployment,
+  startSystem,
+  type Deployment,
+  type ServiceProcess,
+} from '../harness.js';
 
 /** A running Foundation that subscription tests talk to over real ports. */
 export interface SubscriptionSystem {
@@ -28,13 +33,16 @@ export const demoPassword = 'foundation-demo';
 export async function startSubscriptionSystem(
   extraEnv: Record<string, string> = {},
 ): Promise<SubscriptionSystem> {
-  const mode = process.env['FOUNDATION_TEST_MODE'] === 'distributed' ? 'distributed' : 'embedded';
   const deployment = await planDeployment({ FOUNDATION_DEMO__SEED_USERS: 'true', ...extraEnv });
-  const processes =
-    mode === 'embedded'
-      ? [new ServiceProcess(entries.launcher, deployment.env)]
-      : await startDistributed(deployment);
-  if (mode === 'embedded') await processes[0]!.waitFor('Foundation is ready');
+  const { mode } = deployment;
+  let system;
+  try {
+    system = await startSystem(deployment);
+  } catch (err) {
+    await deployment.cleanup();
+    throw err;
+  }
+  const processes = Object.values(system.processes);
   const routerBase = deployment.routerUrl.replace(/\/graphql$/, '');
   return {
     mode,
@@ -60,20 +68,10 @@ export async function startSubscriptionSystem(
     },
     metric: (name, filter) => readMetric(`${routerBase}/metrics`, name, filter),
     async stop() {
-      for (const p of processes) await p.stop(15_000);
-      deployment.cleanup();
+      await system.stop(15_000);
+      await deployment.cleanup();
     },
   };
-}
-
-/**
- * Distributed mode: router and subgraphs as separate processes sharing Redis (event bus and
- * stores). Enabled by the lead after the Redis branch is merged.
- */
-function startDistributed(_deployment: Deployment): Promise<ServiceProcess[]> {
-  throw new Error(
-    'FOUNDATION_TEST_MODE=distributed needs the Redis event bus (not merged into this branch yet)',
-  );
 }
 
 /** Sums a Prometheus metric's series at `url` (only those whose line contains `filter`). */

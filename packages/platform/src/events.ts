@@ -27,6 +27,22 @@ export type DomainEvent =
   | { type: 'search.index.updated'; userId: string; indexedUsers: number; at: string };
 
 export type DomainEventType = DomainEvent['type'];
+
+/**
+ * Every event type, for transports that must check what they receive (the Redis bus). A
+ * record, so adding a type to {@link DomainEvent} without listing it here fails the build.
+ */
+const eventTypeRecord: Record<DomainEventType, true> = {
+  'user.registered': true,
+  'user.updated': true,
+  'session.activity': true,
+  'search.index.updated': true,
+};
+
+/** Whether `type` names a known {@link DomainEvent}. */
+export function isDomainEventType(type: unknown): type is DomainEventType {
+  return typeof type === 'string' && Object.hasOwn(eventTypeRecord, type);
+}
 /** The event of one type. */
 export type EventOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>;
 

@@ -326,6 +326,29 @@ export function eventBusContract(name: string, make: StoresFactory): void {
     );
 
     it(
+      'carries every kind of domain event, whole',
+      run(async (events) => {
+        const at = new Date(0).toISOString();
+        const all: DomainEvent[] = [
+          { type: 'user.registered', user: user(randomUUID()) },
+          { type: 'user.updated', user: user(randomUUID()) },
+          {
+            type: 'session.activity',
+            kind: 'login',
+            userId: randomUUID(),
+            sessionId: randomUUID(),
+            at,
+          },
+          { type: 'search.index.updated', userId: randomUUID(), indexedUsers: 3, at },
+        ];
+        const seen: DomainEvent[] = [];
+        for (const e of all) events.subscribe(e.type, (got) => void seen.push(got));
+        for (const e of all) await events.publish(e);
+        await expect.poll(() => seen).toEqual(all);
+      }),
+    );
+
+    it(
       'delivers events in the order one publisher sent them',
       run(async (events) => {
         const seen: string[] = [];

@@ -1,5 +1,10 @@
 import { Cluster } from 'ioredis';
-import type { DomainEvent, DomainEventType, EventBus } from '../../events.js';
+import {
+  isDomainEventType,
+  type DomainEvent,
+  type DomainEventType,
+  type EventBus,
+} from '../../events.js';
 import type { Logger } from '../../logger.js';
 import { guarded, type RedisClient } from './redis-connection.js';
 
@@ -19,8 +24,6 @@ export interface RedisEventBus extends EventBus {
   close(): Promise<void>;
 }
 
-const eventTypes = new Set<DomainEventType>(['user.registered', 'user.updated']);
-
 /**
  * Domain events over Redis pub/sub: every process, this one included, receives every event
  * published by any process, so the search index sees registrations made elsewhere. The
@@ -38,7 +41,8 @@ export async function createRedisEventBus(options: RedisEventBusOptions): Promis
     let event: DomainEvent;
     try {
       event = JSON.parse(message) as DomainEvent;
-      if (!eventTypes.has(event.type)) throw new Error(`unknown event type ${String(event.type)}`);
+      if (!isDomainEventType(event.type))
+        throw new Error(`unknown event type ${String(event.type)}`);
     } catch (err) {
       // Another writer on the channel (an older or newer release): skip, never crash.
       logger.warn({ err }, 'ignored a malformed domain event');
