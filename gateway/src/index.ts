@@ -65,6 +65,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, logger } = options;
   const metrics = options.metrics ?? createMetrics({ service: 'gateway' });
   const urls = new Map(Object.entries(config.subgraphs).map(([name, s]) => [name, s.url]));
+  const dataSources: SubgraphDataSource[] = [];
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(
       path.resolve(repoRoot, config.gateway.supergraphPath),
@@ -75,12 +76,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       const configured = urls.get(name) ?? url;
       if (!configured)
         throw new Error(`No URL for subgraph "${name}": add subgraphs.${name}.url to config`);
-      return new SubgraphDataSource({
+      const dataSource = new SubgraphDataSource({
         name,
         url: configured,
         assertions: options.assertions,
         timeoutMs: config.gateway.subgraphTimeoutMs,
       });
+      dataSources.push(dataSource);
+      return dataSource;
     },
   });
   const apollo = new ApolloServer<GatewayContext>({
@@ -128,7 +131,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     context: contextFor(({ req }) => authenticator.serviceCaller(req.headers)),
   });
-  return { listener, serviceListener, metrics, stop: () => apollo.stop() };
+  return {
+    listener,
+    serviceListener,
+    metrics,
+    async stop() {
+      await apollo.stop();
+      await Promise.all(dataSources.map((d) => d.close()));
+    },
+  };
 }
 
 /**

@@ -1,0 +1,247 @@
+/**
+ * Merging the entity calls one request makes to one subgraph. Apollo's executor sends every
+ * `Fetch` node of a plan as its own call, each with every representation of its entities,
+ * duplicates included (one inventory call of the public benchmark carries 96 copies of one
+ * product key). Here a request's entity calls wait while another call of the same request
+ * is in flight (its answer may start more calls to the same subgraph); once none is, the
+ * waiting calls go out, those with the same selection, headers and other variables to one
+ * subgraph as one call with each distinct representation once. The answer is fanned back so
+ * each caller sees exactly what its own call would have returned.
+ *
+ * Anything unusual in a merged answer (no `_entities` list, the wrong number of entities,
+ * an error not under one entity, extensions such as traces) and the calls are sent one by
+ * one instead, so the subgraph itself answers each: the merge never invents a result.
+ */
+import type { GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
+import type { GatewayContext } from './context.js';
+import type { SubgraphHeaders } from './subgraph-headers.js';
+
+type Request = GraphQLDataSourceProcessOptions<GatewayContext>['request'];
+type Response = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
+type FormattedError = NonNullable<Response['errors']>[number];
+type Send = (call: SubgraphCall) => Promise<Response>;
+
+/** One call the executor asked for, its headers already set by `willSendRequest`. */
+export interface SubgraphCall {
+  request: Request;
+  headers: SubgraphHeaders;
+  context: unknown;
+  policy: { restrict(hint: { maxAge?: number; scope?: 'PUBLIC' | 'PRIVATE' }): void } | undefined;
+  /** How the caller waits for its answer (queued calls only). */
+  settle?: { resolve: (response: Response) => void; reject: (error: unknown) => void };
+}
+
+/** A request's calls: how many are on the wire, and those waiting for none to be. */
+interface RequestState {
+  inflight: number;
+  waiting: { call: SubgraphCall; send: Send }[];
+  scheduled: boolean;
+}
+const requests = new WeakMap<object, RequestState>();
+
+function stateOf(context: object): RequestState {
+  let state = requests.get(context);
+  if (!state) {
+    state = { inflight: 0, waiting: [], scheduled: false };
+    requests.set(context, state);
+  }
+  return state;
+}
+
+/**
+ * Sends a call that is not merged (a root field, say) but counts it as in flight for its
+ * request, so entity calls wait for what its answer starts.
+ */
+export function sendTracked(call: SubgraphCall, send: Send): Promise<Response> {
+  const state = stateOf(call.context as object);
+  state.inflight++;
+  return send(call).finally(() => landed(state));
+}
+
+/** Queues an entity call of a request; it goes out when the request has nothing in flight. */
+export function enqueueEntityCall(call: SubgraphCall, send: Send): Promise<Response> {
+  const state = stateOf(call.context as object);
+  return new Promise<Response>((resolve, reject) => {
+    call.settle = { resolve, reject };
+    state.waiting.push({ call, send });
+    if (state.inflight === 0) schedule(state);
+  });
+}
+
+function landed(state: RequestState) {
+  state.inflight--;
+  if (state.inflight === 0 && state.waiting.length > 0) schedule(state);
+}
+
+/**
+ * Flushes after the current tick: the executor's continuations (microtasks) have queued
+ * every call the answers just received lead to, parallel branches included.
+ */
+function schedule(state: RequestState) {
+  if (state.scheduled) return;
+  state.scheduled = true;
+  process.nextTick(() => {
+    state.scheduled = false;
+    if (state.inflight > 0) return;
+    const waiting = state.waiting;
+    state.waiting = [];
+    const groups = new Map<Send, Map<string, SubgraphCall[]>>();
+    for (const { call, send } of waiting) {
+      let bySubgraph = groups.get(send);
+      if (!bySubgraph) groups.set(send, (bySubgraph = new Map<string, SubgraphCall[]>()));
+      const key = groupKey(call);
+      const group = bySubgraph.get(key);
+      if (group) group.push(call);
+      else bySubgraph.set(key, [call]);
+    }
+    for (const [send, bySubgraph] of groups) {
+      for (const group of bySubgraph.values()) {
+        state.inflight++;
+        const sent =
+          group.length === 1 && !hasDuplicates(group[0]!)
+            ? sendAlone(group[0]!, send)
+            : sendMerged(group, send);
+        void sent.finally(() => landed(state));
+      }
+    }
+  });
+}
+
+function sendAlone(call: SubgraphCall, send: Send): Promise<void> {
+  const { resolve, reject } = call.settle!;
+  return send(call).then(
+    (response) => resolve(response),
+    (error: unknown) => reject(error),
+  );
+}
+
+/**
+ * Calls that may share one HTTP call: same operation once its name is set aside (each
+ * `Fetch` node has its own), same headers and non-representation variables.
+ */
+function groupKey(call: SubgraphCall): string {
+  const { representations: _r, ...others } = call.request.variables ?? {};
+  const query = (call.request.query ?? '').replace(/^query [_A-Za-z][_0-9A-Za-z]*/, 'query');
+  return `${query}\n${call.headers.key()}\n${Object.keys(others).length ? JSON.stringify(others) : ''}`;
+}
+
+function representationsOf(call: SubgraphCall): unknown[] {
+  return call.request.variables!['representations'] as unknown[];
+}
+
+function hasDuplicates(call: SubgraphCall): boolean {
+  const reps = representationsOf(call);
+  if (reps.length < 2) return false;
+  const seen = new Set<string>();
+  for (const rep of reps) seen.add(JSON.stringify(rep));
+  return seen.size < reps.length;
+}
+
+async function sendMerged(group: SubgraphCall[], send: Send): Promise<void> {
+  // Each distinct representation once; `slots[c][i]` is where call c's i-th one went.
+  const index = new Map<string, number>();
+  const unique: unknown[] = [];
+  const slots = group.map((call) =>
+    representationsOf(call).map((rep) => {
+      const key = JSON.stringify(rep);
+      let at = index.get(key);
+      if (at === undefined) {
+        at = unique.length;
+        unique.push(rep);
+        index.set(key, at);
+      }
+      return at;
+    }),
+  );
+  const first = group[0]!;
+  const merged: SubgraphCall = {
+    ...first,
+    request: {
+      ...first.request,
+      variables: { ...first.request.variables, representations: unique },
+    },
+    // Every caller's cache policy is restricted by the one answer.
+    policy: {
+      restrict(hint) {
+        for (const call of group) call.policy?.restrict(hint);
+      },
+    },
+  };
+  let response: Response;
+  try {
+    response = await send(merged);
+  } catch (error) {
+    for (const call of group) call.settle!.reject(error);
+    return;
+  }
+  if (!fansOut(response, unique.length)) {
+    await Promise.all(group.map((call) => sendAlone(call, send)));
+    return;
+  }
+  const entities = (response.data as { _entities: unknown[] })._entities;
+  const used = new Uint8Array(unique.length);
+  group.forEach((call, c) => {
+    const mine = slots[c]!;
+    const out = mine.map((u) => {
+      if (used[u] === 0) {
+        used[u] = 1;
+        return entities[u];
+      }
+      // The executor merges entities into the result in place: each position gets its
+      // own copy, as it would from its own JSON.parse.
+      return cloneJson(entities[u]);
+    });
+    const result: Response = { ...response, data: { ...response.data, _entities: out } };
+    if (response.errors) {
+      const errors = errorsFor(response.errors, mine);
+      if (errors.length > 0) result.errors = errors;
+      else delete result.errors;
+    }
+    call.settle!.resolve(result);
+  });
+}
+
+/** Whether a merged answer can be split exactly: one entity per representation, errors under one each. */
+function fansOut(response: Response, count: number): boolean {
+  if (response.extensions !== undefined) return false;
+  const entities = (response.data as { _entities?: unknown } | null | undefined)?._entities;
+  if (!Array.isArray(entities) || entities.length !== count) return false;
+  return (response.errors ?? []).every(
+    (e) =>
+      e.path?.[0] === '_entities' &&
+      typeof e.path[1] === 'number' &&
+      e.path[1] >= 0 &&
+      e.path[1] < count,
+  );
+}
+
+/**
+ * The merged answer's errors as one caller's own call would have had them: once for each of
+ * its positions holding that representation, with the position in the path, in position
+ * order (graphql-js completes a list item by item).
+ */
+function errorsFor(errors: readonly FormattedError[], mine: readonly number[]): FormattedError[] {
+  const out: { at: number; order: number; error: FormattedError }[] = [];
+  errors.forEach((error, order) => {
+    const u = error.path![1] as number;
+    mine.forEach((slot, at) => {
+      if (slot !== u) return;
+      out.push({
+        at,
+        order,
+        error: { ...error, path: ['_entities', at, ...error.path!.slice(2)] },
+      });
+    });
+  });
+  out.sort((a, b) => a.at - b.at || a.order - b.order);
+  return out.map((e) => e.error);
+}
+
+function cloneJson(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(cloneJson);
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value))
+    copy[key] = cloneJson((value as Record<string, unknown>)[key]);
+  return copy;
+}
