@@ -1,5 +1,5 @@
 /**
- * The public federation benchmark's workload (../shared/bench-workload, a snapshot of
+ * The public federation benchmark's workload (workload/, a snapshot of
  * graphql-hive/graphql-gateways-benchmark): its query, supergraph, subgraph SDL and the
  * expected response, and the subgraphs' data derived from that response.
  */
@@ -7,10 +7,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Where the workload lives; `BENCH_WORKLOAD_DIR` overrides it. */
+/** Where the workload lives (a copy, see workload/README.md); `BENCH_WORKLOAD_DIR` overrides it. */
 export const workloadDir =
-  process.env['BENCH_WORKLOAD_DIR'] ??
-  path.resolve(fileURLToPath(import.meta.url), '../../../../../../shared/bench-workload');
+  process.env['BENCH_WORKLOAD_DIR'] ?? path.resolve(fileURLToPath(import.meta.url), '../workload');
 
 const read = (file: string) => readFileSync(path.join(workloadDir, file), 'utf8');
 
