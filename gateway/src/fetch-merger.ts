@@ -97,11 +97,7 @@ function schedule(state: RequestState) {
     for (const [send, bySubgraph] of groups) {
       for (const group of bySubgraph.values()) {
         state.inflight++;
-        const sent =
-          group.length === 1 && !hasDuplicates(group[0]!)
-            ? sendAlone(group[0]!, send)
-            : sendMerged(group, send);
-        void sent.finally(() => landed(state));
+        void sendMerged(group, send).finally(() => landed(state));
       }
     }
   });
@@ -129,14 +125,6 @@ function representationsOf(call: SubgraphCall): unknown[] {
   return call.request.variables!['representations'] as unknown[];
 }
 
-function hasDuplicates(call: SubgraphCall): boolean {
-  const reps = representationsOf(call);
-  if (reps.length < 2) return false;
-  const seen = new Set<string>();
-  for (const rep of reps) seen.add(JSON.stringify(rep));
-  return seen.size < reps.length;
-}
-
 async function sendMerged(group: SubgraphCall[], send: Send): Promise<void> {
   // Each distinct representation once; `slots[c][i]` is where call c's i-th one went.
   const index = new Map<string, number>();
@@ -154,6 +142,8 @@ async function sendMerged(group: SubgraphCall[], send: Send): Promise<void> {
     }),
   );
   const first = group[0]!;
+  // One call with nothing repeated: sent as it is.
+  if (group.length === 1 && unique.length === slots[0]!.length) return sendAlone(first, send);
   const merged: SubgraphCall = {
     ...first,
     request: {

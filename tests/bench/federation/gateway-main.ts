@@ -2,6 +2,7 @@
  * Child process of the benchmark: one gateway, chosen by argv[2] (`foundation`, `apollo` or
  * `hive`), over the supergraph file in `BENCH_SUPERGRAPH`. Tells the parent its URL over IPC.
  */
+import cluster from 'node:cluster';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -51,6 +52,22 @@ async function start(): Promise<string> {
   throw new Error(`unknown gateway "${kind}"`);
 }
 
-const url = await start();
-process.send?.({ ready: url });
-process.on('disconnect', () => process.exit(0));
+const workers = Number(process.env['BENCH_WORKERS'] ?? 1);
+if (kind === 'foundation' && workers > 1 && cluster.isPrimary) {
+  // The router's own node:cluster primary; it reports once every worker listens.
+  const { runWorkers } = await import('@foundation/gateway/workers');
+  const { createLogger } = await import('@foundation/platform');
+  let ready = 0;
+  cluster.on('message', (_worker, message: { ready?: string }) => {
+    if (message.ready && ++ready === workers) process.send?.({ ready: message.ready });
+  });
+  process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  await runWorkers({
+    count: workers,
+    logger: createLogger({ level: 'warn', format: 'json' }, { service: 'gateway' }),
+  });
+} else {
+  const url = await start();
+  process.send?.({ ready: url });
+  process.on('disconnect', () => process.exit(0));
+}

@@ -359,6 +359,49 @@ for (const t of overheadTargets) {
   );
 }
 
+// Worker scaling: the router with gateway.workers 1 and 2, both free to use both cores
+// (which they share with the subgraphs and this load generator), interleaved.
+const scaling = await Promise.all(
+  [1, 2].map((workers) =>
+    startChild(
+      'gateway-main.ts',
+      ['foundation'],
+      `${gatewayCpu},${loadCpu}`,
+      { ...gatewayEnv, BENCH_WORKERS: String(workers) },
+      semiSpace,
+    ),
+  ),
+);
+const scaled: Gateway[] = scaling.map((s, i) => ({
+  name: `Foundation, ${i + 1} worker${i ? 's' : ''}`,
+  url: s.url,
+  pid: s.child.pid!,
+  results: [],
+  cpu: 0,
+  fetches: 0,
+}));
+for (const g of scaled) await slice(g, settings.warmupMs, false);
+for (let round = 0; round < Math.max(1, Math.ceil(settings.rounds / 2)); round++) {
+  for (let k = 0; k < scaled.length; k++)
+    await slice(scaled[(round + k) % scaled.length]!, settings.sliceMs, true);
+}
+const scaledRps = scaled.map(
+  (g) =>
+    g.results.reduce((a, r) => a + r.requests, 0) / g.results.reduce((a, r) => a + r.seconds, 0),
+);
+console.log(
+  '\nWorkers (node:cluster), router on both cores shared with subgraphs and load generator',
+);
+console.log('| router | RPS | CPU (cores) |');
+console.log('| --- | ---: | ---: |');
+scaled.forEach((g, i) => {
+  const secs = g.results.reduce((a, r) => a + r.seconds, 0);
+  console.log(`| ${g.name} | ${scaledRps[i]!.toFixed(0)} | ${(g.cpu / secs).toFixed(2)} |`);
+});
+console.log(
+  `efficiency of the second worker: ${(scaledRps[1]! / (2 * scaledRps[0]!)).toFixed(2)} (target ≥ 0.95)`,
+);
+
 if (wrapped)
   console.log(`\n(note: more requests than tokens; tokens were reused after ${tokens.length})`);
 cleanup();
