@@ -13,6 +13,7 @@
  * one instead, so the subgraph itself answers each: the merge never invents a result.
  */
 import type { GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { Kind, OperationTypeNode, parse, print } from 'graphql';
 import type { GatewayContext } from './context.js';
 import type { SubgraphHeaders } from './subgraph-headers.js';
 
@@ -95,9 +96,27 @@ function schedule(state: RequestState) {
       else bySubgraph.set(key, [call]);
     }
     for (const [send, bySubgraph] of groups) {
+      // Different selections to one subgraph with the same headers and no other
+      // variables go as one operation, each under its own alias.
+      const aliasable = new Map<string, Deduped[]>();
       for (const group of bySubgraph.values()) {
+        const deduped = dedupe(group);
+        const first = group[0]!;
+        const onlyRepresentations = Object.keys(first.request.variables ?? {}).length === 1;
+        if (onlyRepresentations && entityPart(first.request.query ?? '')) {
+          const key = first.headers.key();
+          const list = aliasable.get(key);
+          if (list) list.push(deduped);
+          else aliasable.set(key, [deduped]);
+          continue;
+        }
         state.inflight++;
-        void sendMerged(group, send).finally(() => landed(state));
+        void sendDeduped(deduped, send).finally(() => landed(state));
+      }
+      for (const list of aliasable.values()) {
+        state.inflight++;
+        const sent = list.length === 1 ? sendDeduped(list[0]!, send) : sendAliased(list, send);
+        void sent.finally(() => landed(state));
       }
     }
   });
@@ -125,8 +144,15 @@ function representationsOf(call: SubgraphCall): unknown[] {
   return call.request.variables!['representations'] as unknown[];
 }
 
-async function sendMerged(group: SubgraphCall[], send: Send): Promise<void> {
-  // Each distinct representation once; `slots[c][i]` is where call c's i-th one went.
+/** Calls with one selection, each distinct representation once. */
+interface Deduped {
+  group: SubgraphCall[];
+  unique: unknown[];
+  /** `slots[c][i]`: where call c's i-th representation went in `unique`. */
+  slots: number[][];
+}
+
+function dedupe(group: SubgraphCall[]): Deduped {
   const index = new Map<string, number>();
   const unique: unknown[] = [];
   const slots = group.map((call) =>
@@ -141,37 +167,50 @@ async function sendMerged(group: SubgraphCall[], send: Send): Promise<void> {
       return at;
     }),
   );
-  const first = group[0]!;
+  return { group, unique, slots };
+}
+
+/** Restricts every caller's cache policy by the one answer. */
+function sharedPolicy(calls: readonly SubgraphCall[]): SubgraphCall['policy'] {
+  return {
+    restrict(hint) {
+      for (const call of calls) call.policy?.restrict(hint);
+    },
+  };
+}
+
+async function sendDeduped(d: Deduped, send: Send): Promise<void> {
+  const first = d.group[0]!;
   // One call with nothing repeated: sent as it is.
-  if (group.length === 1 && unique.length === slots[0]!.length) return sendAlone(first, send);
+  if (d.group.length === 1 && d.unique.length === d.slots[0]!.length) return sendAlone(first, send);
   const merged: SubgraphCall = {
     ...first,
     request: {
       ...first.request,
-      variables: { ...first.request.variables, representations: unique },
+      variables: { ...first.request.variables, representations: d.unique },
     },
-    // Every caller's cache policy is restricted by the one answer.
-    policy: {
-      restrict(hint) {
-        for (const call of group) call.policy?.restrict(hint);
-      },
-    },
+    policy: sharedPolicy(d.group),
   };
   let response: Response;
   try {
     response = await send(merged);
   } catch (error) {
-    for (const call of group) call.settle!.reject(error);
+    for (const call of d.group) call.settle!.reject(error);
     return;
   }
-  if (!fansOut(response, unique.length)) {
-    await Promise.all(group.map((call) => sendAlone(call, send)));
+  await deliver(d, response, send);
+}
+
+/** Fans one answer for `d.unique` out to the callers, or sends them one by one if it cannot. */
+async function deliver(d: Deduped, response: Response, send: Send): Promise<void> {
+  if (!fansOut(response, d.unique.length)) {
+    await Promise.all(d.group.map((call) => sendAlone(call, send)));
     return;
   }
   const entities = (response.data as { _entities: unknown[] })._entities;
-  const used = new Uint8Array(unique.length);
-  group.forEach((call, c) => {
-    const mine = slots[c]!;
+  const used = new Uint8Array(d.unique.length);
+  d.group.forEach((call, c) => {
+    const mine = d.slots[c]!;
     const out = mine.map((u) => {
       if (used[u] === 0) {
         used[u] = 1;
@@ -189,6 +228,142 @@ async function sendMerged(group: SubgraphCall[], send: Send): Promise<void> {
     }
     call.settle!.resolve(result);
   });
+}
+
+/**
+ * Several selections in one operation: `_0: _entities(representations: $r0) {…}` and so
+ * on. The answer is split by alias back into one `_entities` answer per selection.
+ */
+async function sendAliased(list: Deduped[], send: Send): Promise<void> {
+  const parts = list.map((d) => entityPart(d.group[0]!.request.query ?? '')!);
+  const query = aliasedQuery(parts);
+  if (!query) {
+    await Promise.all(list.map((d) => sendDeduped(d, send)));
+    return;
+  }
+  const first = list[0]!.group[0]!;
+  const variables: Record<string, unknown> = {};
+  list.forEach((d, i) => (variables[`r${i}`] = d.unique));
+  const calls = list.flatMap((d) => d.group);
+  let response: Response;
+  try {
+    response = await send({
+      ...first,
+      request: { ...first.request, query, variables },
+      policy: sharedPolicy(calls),
+    });
+  } catch (error) {
+    for (const call of calls) call.settle!.reject(error);
+    return;
+  }
+  const data = response.data as Record<string, unknown> | null | undefined;
+  const errors = response.errors ?? [];
+  const aliasOf = (e: FormattedError) => (typeof e.path?.[0] === 'string' ? e.path[0] : '');
+  const split =
+    response.extensions === undefined &&
+    data != null &&
+    errors.every((e) => /^_\d+$/.test(aliasOf(e)) && Number(aliasOf(e).slice(1)) < list.length);
+  if (!split) {
+    await Promise.all(list.map((d) => sendDeduped(d, send)));
+    return;
+  }
+  await Promise.all(
+    list.map((d, i) => {
+      const alias = `_${i}`;
+      const mine = errors
+        .filter((e) => aliasOf(e) === alias)
+        .map((e) => ({ ...e, path: ['_entities', ...e.path!.slice(1)] }));
+      return deliver(
+        d,
+        { data: { _entities: data[alias] }, ...(mine.length > 0 ? { errors: mine } : {}) },
+        send,
+      );
+    }),
+  );
+}
+
+/** The parts of an `_entities` operation as Apollo's planner writes them, when it is one. */
+interface EntityPart {
+  operationName: string;
+  selection: string;
+  fragments: Map<string, string>;
+}
+const entityParts = new Map<string, EntityPart | null>();
+const aliasedQueries = new Map<string, string | null>();
+const maxCached = 2_000;
+
+function entityPart(query: string): EntityPart | undefined {
+  let part = entityParts.get(query);
+  if (part === undefined) {
+    part = parseEntityPart(query);
+    if (entityParts.size >= maxCached) entityParts.clear();
+    entityParts.set(query, part);
+  }
+  return part ?? undefined;
+}
+
+function parseEntityPart(query: string): EntityPart | null {
+  let document;
+  try {
+    document = parse(query);
+  } catch {
+    return null;
+  }
+  const operations = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+  const op = operations[0];
+  if (operations.length !== 1 || !op || op.operation !== OperationTypeNode.QUERY) return null;
+  const [field, ...more] = op.selectionSet.selections;
+  const [arg, ...otherArgs] = field?.kind === Kind.FIELD ? (field.arguments ?? []) : [];
+  if (
+    more.length > 0 ||
+    field?.kind !== Kind.FIELD ||
+    field.name.value !== '_entities' ||
+    field.alias ||
+    field.directives?.length ||
+    !field.selectionSet ||
+    otherArgs.length > 0 ||
+    arg?.name.value !== 'representations' ||
+    arg.value.kind !== Kind.VARIABLE ||
+    arg.value.name.value !== 'representations' ||
+    op.variableDefinitions?.length !== 1 ||
+    op.directives?.length
+  ) {
+    return null;
+  }
+  const fragments = new Map<string, string>();
+  for (const d of document.definitions) {
+    if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, print(d));
+  }
+  return { operationName: op.name?.value ?? '', selection: print(field.selectionSet), fragments };
+}
+
+/** One operation with every part under its alias; undefined when fragment names clash. */
+function aliasedQuery(parts: EntityPart[]): string | undefined {
+  const key = parts.map((p) => `${p.operationName}\n${p.selection}`).join('\n\n');
+  let query = aliasedQueries.get(key);
+  if (query === undefined) {
+    query = buildAliased(parts);
+    if (aliasedQueries.size >= maxCached) aliasedQueries.clear();
+    aliasedQueries.set(key, query);
+  }
+  return query ?? undefined;
+}
+
+function buildAliased(parts: EntityPart[]): string | null {
+  const fragments = new Map<string, string>();
+  for (const part of parts) {
+    for (const [name, text] of part.fragments) {
+      const seen = fragments.get(name);
+      if (seen !== undefined && seen !== text) return null;
+      fragments.set(name, text);
+    }
+  }
+  const name = parts[0]!.operationName;
+  const variables = parts.map((_, i) => `$r${i}:[_Any!]!`).join(',');
+  const fields = parts
+    .map((p, i) => `_${i}:_entities(representations:$r${i})${p.selection}`)
+    .join(' ');
+  return `query${name ? ` ${name}` : ''}(${variables}){${fields}}${[...fragments.values()].map((f) => `\n${f}`).join('')}`;
 }
 
 /** Whether a merged answer can be split exactly: one entity per representation, errors under one each. */
