@@ -66,6 +66,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const metrics = options.metrics ?? createMetrics({ service: 'gateway' });
   const urls = new Map(Object.entries(config.subgraphs).map(([name, s]) => [name, s.url]));
   const dataSources: SubgraphDataSource[] = [];
+  // @apollo/gateway otherwise probes cloud metadata endpoints (169.254.169.254 …) and sends
+  // usage telemetry to Apollo's servers from every router. Foundation's routers talk only to
+  // their subgraphs; an operator who wants it sets APOLLO_TELEMETRY_DISABLED=false.
+  process.env['APOLLO_TELEMETRY_DISABLED'] ??= 'true';
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(
       path.resolve(repoRoot, config.gateway.supergraphPath),
