@@ -3,7 +3,7 @@
  * benchmark's load with `--cpu-prof`; prints the heaviest functions by self time and
  * leaves the .cpuprofile in a temporary directory (open it in Chrome DevTools).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,13 +24,23 @@ const secrets = {
   BENCH_USER_ID: randomUUID(),
   BENCH_SESSION_ID: randomUUID(),
 };
-const subgraphs = await startSubgraphs({ schemas: benchmarkSchemas() });
+const subgraphs = await startSubgraphs({ schemas: benchmarkSchemas(), memoize: true });
 const supergraph = path.join(dir, 'supergraph.graphql');
 writeFileSync(supergraph, supergraphFor(subgraphs.url));
-const env = { ...process.env, ...secrets, BENCH_SUPERGRAPH: supergraph };
+const env = {
+  ...process.env,
+  ...secrets,
+  BENCH_SUPERGRAPH: supergraph,
+  APOLLO_TELEMETRY_DISABLED: 'true',
+};
+// The router on core 0, the subgraphs and this load generator on core 1 (as the benchmark).
+execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 const child = spawn(
-  process.execPath,
+  'taskset',
   [
+    '-c',
+    '0',
+    process.execPath,
     '--cpu-prof',
     `--cpu-prof-dir=${dir}`,
     '--max-semi-space-size=32',
