@@ -21,6 +21,8 @@ const sdl = {
       top: [Product]
       search: [SearchResult]
       media: [Media]
+      "Always refused as rate limited (the router answers 429)."
+      limited: String!
     }
     type Product @key(fields: "upc") {
       upc: String!
@@ -109,6 +111,11 @@ const resolvers: Record<FixtureSubgraph, Record<string, Record<string, unknown>>
           v && 'upc' in v ? { __typename: 'Product', ...v } : v,
         ),
       media: () => media,
+      limited: () => {
+        throw new GraphQLError('Too many attempts', {
+          extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 7 },
+        });
+      },
     },
     Product: {
       __resolveReference: ({ upc }: { upc: string }) => byUpc(upc),
