@@ -59,7 +59,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   readonly #send = (call: SubgraphCall) => this.send(call);
 
   constructor(options: SubgraphDataSourceOptions) {
-    super({ url: options.url });
+    // Only Apollo's own process() uses the fetcher (see process()); Node's fetch with the
+    // call's budget instead of Apollo's default make-fetch-happen.
+    const fetcher = ((url: string, init: RequestInit) =>
+      fetch(url, { ...init, signal: AbortSignal.timeout(options.timeoutMs) })) as never;
+    super({ url: options.url, fetcher });
     this.#options = options;
     const url = new URL(options.url);
     this.#path = `${url.pathname}${url.search}`;
@@ -78,6 +82,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   override async process(
     options: GraphQLDataSourceProcessOptions<GatewayContext>,
   ): Promise<Response> {
+    // Automatic persisted queries and a didReceiveResponse hook are Apollo's process()
+    // features this one lacks: with either, Apollo's own runs (over fetch, see constructor).
+    if (this.apq || typeof this.didReceiveResponse === 'function') return super.process(options);
     const { request } = options;
     const headers = new SubgraphHeaders(request.http?.headers);
     headers.set('content-type', 'application/json');
