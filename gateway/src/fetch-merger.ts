@@ -37,13 +37,22 @@ interface RequestState {
   inflight: number;
   waiting: { call: SubgraphCall; send: Send }[];
   scheduled: boolean;
+  /** Sends the waiting calls anyway once the oldest has waited `maxWaitMs`. */
+  timer: NodeJS.Timeout | undefined;
 }
+
+/**
+ * Longest an entity call waits for its request's other calls, in ms. Normally they land
+ * within a millisecond or two of each other; a slow subgraph must not hold up the other
+ * branches of a request for its whole timeout.
+ */
+export const maxWaitMs = 50;
 const requests = new WeakMap<object, RequestState>();
 
 function stateOf(context: object): RequestState {
   let state = requests.get(context);
   if (!state) {
-    state = { inflight: 0, waiting: [], scheduled: false };
+    state = { inflight: 0, waiting: [], scheduled: false, timer: undefined };
     requests.set(context, state);
   }
   return state;
@@ -66,6 +75,7 @@ export function enqueueEntityCall(call: SubgraphCall, send: Send): Promise<Respo
     call.settle = { resolve, reject };
     state.waiting.push({ call, send });
     if (state.inflight === 0) schedule(state);
+    else state.timer ??= setTimeout(() => flush(state), maxWaitMs);
   });
 }
 
@@ -83,43 +93,50 @@ function schedule(state: RequestState) {
   state.scheduled = true;
   process.nextTick(() => {
     state.scheduled = false;
-    if (state.inflight > 0) return;
-    const waiting = state.waiting;
-    state.waiting = [];
-    const groups = new Map<Send, Map<string, SubgraphCall[]>>();
-    for (const { call, send } of waiting) {
-      let bySubgraph = groups.get(send);
-      if (!bySubgraph) groups.set(send, (bySubgraph = new Map<string, SubgraphCall[]>()));
-      const key = groupKey(call);
-      const group = bySubgraph.get(key);
-      if (group) group.push(call);
-      else bySubgraph.set(key, [call]);
-    }
-    for (const [send, bySubgraph] of groups) {
-      // Different selections to one subgraph with the same headers and no other
-      // variables go as one operation, each under its own alias.
-      const aliasable = new Map<string, Deduped[]>();
-      for (const group of bySubgraph.values()) {
-        const deduped = dedupe(group);
-        const first = group[0]!;
-        const onlyRepresentations = Object.keys(first.request.variables ?? {}).length === 1;
-        if (onlyRepresentations && entityPart(first.request.query ?? '')) {
-          const key = first.headers.key();
-          const list = aliasable.get(key);
-          if (list) list.push(deduped);
-          else aliasable.set(key, [deduped]);
-          continue;
-        }
-        state.inflight++;
-        void sendDeduped(deduped, send).finally(() => landed(state));
-      }
-      for (const list of aliasable.values()) {
-        state.inflight++;
-        const sent = list.length === 1 ? sendDeduped(list[0]!, send) : sendAliased(list, send);
-        void sent.finally(() => landed(state));
-      }
-    }
+    if (state.inflight === 0) flush(state);
   });
+}
+
+/** Sends every waiting call of a request, merged per subgraph. */
+function flush(state: RequestState) {
+  // A flush may come from the timer while calls are in flight: they count on landing.
+  clearTimeout(state.timer);
+  state.timer = undefined;
+  const waiting = state.waiting;
+  state.waiting = [];
+  const groups = new Map<Send, Map<string, SubgraphCall[]>>();
+  for (const { call, send } of waiting) {
+    let bySubgraph = groups.get(send);
+    if (!bySubgraph) groups.set(send, (bySubgraph = new Map<string, SubgraphCall[]>()));
+    const key = groupKey(call);
+    const group = bySubgraph.get(key);
+    if (group) group.push(call);
+    else bySubgraph.set(key, [call]);
+  }
+  for (const [send, bySubgraph] of groups) {
+    // Different selections to one subgraph with the same headers and no other
+    // variables go as one operation, each under its own alias.
+    const aliasable = new Map<string, Deduped[]>();
+    for (const group of bySubgraph.values()) {
+      const deduped = dedupe(group);
+      const first = group[0]!;
+      const onlyRepresentations = Object.keys(first.request.variables ?? {}).length === 1;
+      if (onlyRepresentations && entityPart(first.request.query ?? '')) {
+        const key = first.headers.key();
+        const list = aliasable.get(key);
+        if (list) list.push(deduped);
+        else aliasable.set(key, [deduped]);
+        continue;
+      }
+      state.inflight++;
+      void sendDeduped(deduped, send).finally(() => landed(state));
+    }
+    for (const list of aliasable.values()) {
+      state.inflight++;
+      const sent = list.length === 1 ? sendDeduped(list[0]!, send) : sendAliased(list, send);
+      void sent.finally(() => landed(state));
+    }
+  }
 }
 
 function sendAlone(call: SubgraphCall, send: Send): Promise<void> {

@@ -24,6 +24,7 @@ import { testLogger } from '@foundation/platform/testing';
 import { parse } from 'graphql';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayContext } from '../src/context.js';
+import { maxWaitMs } from '../src/fetch-merger.js';
 import { SubgraphDataSource, type SubgraphDataSourceOptions } from '../src/subgraph-data-source.js';
 import { faults, fixtureSchemas, fixtureSupergraph } from './support/federation-fixture.js';
 import { startTestSubgraphs, type TestSubgraphs } from './support/subgraph-server.js';
@@ -44,6 +45,7 @@ const logger = testLogger();
 const assertions = createIdentityAssertions({ secret: 'x'.repeat(48), ttlSeconds: 60 });
 const timeoutMs = 400;
 let slow: string | undefined;
+const arrivals: { name: string; at: number }[] = [];
 let short: string | undefined;
 let subgraphs: TestSubgraphs;
 let supergraphSdl: string;
@@ -82,6 +84,7 @@ beforeAll(async () => {
   subgraphs = await startTestSubgraphs({
     schemas: fixtureSchemas(),
     before: async (name) => {
+      arrivals.push({ name, at: performance.now() });
       if (name === slow) await new Promise((r) => setTimeout(r, timeoutMs * 2));
     },
     after: (name, result) => {
@@ -267,6 +270,19 @@ describe('merged, de-duplicated entity calls', () => {
     const codes = (fast.body.errors ?? []).map((e) => e.extensions?.['code']);
     expect(codes).toContain('SERVICE_UNAVAILABLE');
     expect(fast.body.data?.['top']).toHaveLength(6);
+  });
+
+  it('does not hold a branch back for a slow subgraph longer than maxWaitMs', async () => {
+    slow = 'reviews';
+    arrivals.length = 0;
+    const started = performance.now();
+    // inventory answers at once and leads to a shipping call; reviews hangs until timeout.
+    const fast = await run('fast', '{ top { upc deliveryNote reviews { body } } }');
+    const shipping = arrivals.find((a) => a.name === 'shipping');
+    expect(shipping).toBeDefined();
+    expect(shipping!.at - started).toBeLessThan(timeoutMs - 100);
+    expect(maxWaitMs).toBeLessThan(timeoutMs - 100);
+    expect(JSON.stringify(fast.body.data)).toContain('delivery costs 50');
   });
 
   it('gives stock results with every fault off', async () => {
