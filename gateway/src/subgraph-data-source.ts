@@ -18,6 +18,7 @@ import { SubgraphHeaders } from './subgraph-headers.js';
 type Response = Awaited<ReturnType<RemoteGraphQLDataSource['process']>>;
 type CachePolicy = { restrict(hint: { maxAge?: number; scope?: 'PUBLIC' | 'PRIVATE' }): void };
 
+/** Options of {@link SubgraphDataSource}: one per subgraph. */
 export interface SubgraphDataSourceOptions {
   name: string;
   url: string;

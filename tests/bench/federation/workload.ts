@@ -15,6 +15,7 @@ const read = (file: string) => readFileSync(path.join(workloadDir, file), 'utf8'
 
 /** The benchmark's four subgraphs. */
 export const subgraphNames = ['accounts', 'inventory', 'products', 'reviews'] as const;
+/** One of {@link subgraphNames}. */
 export type SubgraphName = (typeof subgraphNames)[number];
 
 /** `TestQuery`, 88 KB of response over four subgraphs. */
