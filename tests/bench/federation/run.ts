@@ -32,7 +32,7 @@ const settings = quick
       warmupMs: 1_500,
       connections: 32,
       overheadRounds: 1,
-      tokens: 8_000,
+      tokens: 20_000,
     }
   : {
       rounds: 6,
@@ -40,7 +40,7 @@ const settings = quick
       warmupMs: 5_000,
       connections: 32,
       overheadRounds: 3,
-      tokens: 60_000,
+      tokens: 150_000,
     };
 const gatewayCpu = '0';
 const loadCpu = '1';
