@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import {
   CLIENT_IP_HEADER,
@@ -132,7 +133,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       status = res.statusCode;
       const text = await res.body.text();
       if (status < 200 || status > 299) {
-        throw new GraphQLError(`${status}: ${text.slice(0, 200)}`, {
+        // As Apollo words it; the body is not logged (it may carry anything).
+        throw new GraphQLError(`${status}: ${STATUS_CODES[status] ?? 'Unknown'}`, {
           extensions: { response: { status } },
         });
       }
@@ -143,7 +145,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
           type.startsWith('application/graphql-response+json'));
       const parsed: unknown = json ? JSON.parse(text) : text;
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-        throw new Error(`Expected JSON response body, but received: ${text.slice(0, 200)}`);
+        throw new Error(`Expected a JSON object in the response (content-type ${String(type)})`);
       }
       if (call.policy) call.policy.restrict(cacheHint(res.headers['cache-control']));
       return {
