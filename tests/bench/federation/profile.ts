@@ -43,7 +43,7 @@ const child = spawn(
     process.execPath,
     '--cpu-prof',
     `--cpu-prof-dir=${dir}`,
-    '--max-semi-space-size=32',
+    '--max-semi-space-size=64',
     '--import',
     'tsx',
     path.join(here, 'gateway-main.ts'),

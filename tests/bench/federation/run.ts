@@ -189,7 +189,7 @@ console.log(
   `${quick ? 'quick' : 'default'} mode: ${settings.rounds} rounds of ${settings.sliceMs / 1000} s slices per gateway, ${settings.connections} connections`,
 );
 
-const semiSpace = ['--max-semi-space-size=32'];
+const semiSpace = ['--max-semi-space-size=64'];
 if (soakMinutes > 0) await soak();
 const started = await Promise.all([
   startChild('gateway-main.ts', ['foundation'], gatewayCpu, gatewayEnv, semiSpace),
