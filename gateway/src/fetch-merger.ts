@@ -3,10 +3,11 @@
  * `Fetch` node of a plan as its own call, each with every representation of its entities,
  * duplicates included (one inventory call of the public benchmark carries 96 copies of one
  * product key). Here a request's entity calls wait while another call of the same request
- * is in flight (its answer may start more calls to the same subgraph); once none is, the
- * waiting calls go out, those with the same selection, headers and other variables to one
- * subgraph as one call with each distinct representation once. The answer is fanned back so
- * each caller sees exactly what its own call would have returned.
+ * is in flight (its answer may start more calls to the same subgraph), at most `maxWaitMs`;
+ * then the waiting calls go out, one per subgraph: those with the same selection, headers
+ * and other variables share one `_entities` list holding each distinct representation once,
+ * and different selections go as aliases in one operation. The answer is fanned back so each
+ * caller sees exactly what its own call would have returned.
  *
  * Anything unusual in a merged answer (no `_entities` list, the wrong number of entities,
  * an error not under one entity, extensions such as traces) and the calls are sent one by
