@@ -462,14 +462,15 @@ async function soak(): Promise<never> {
       durationMs: ms,
       expected: JSON.stringify(expectedResponse),
     });
-  await run(30_000);
+  // A minute: the heap grows to its working size (young generation included) first.
+  await run(60_000);
   const baseline = rssMiB(child.pid!);
   console.log(
-    `soak: ${soakMinutes} min at full load; RSS after 30 s warm-up ${baseline.toFixed(0)} MiB`,
+    `soak: ${soakMinutes} min at full load; RSS after 60 s warm-up ${baseline.toFixed(0)} MiB`,
   );
   let peak = baseline;
   let bad = 0;
-  for (let t = 30; t < soakMinutes * 60; t += 30) {
+  for (let t = 60; t < soakMinutes * 60; t += 30) {
     const r = await run(30_000);
     bad += r.failures;
     const rss = rssMiB(child.pid!);
