@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
+import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import type { Database } from '@foundation/db';
 import {
@@ -74,7 +74,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const metrics = options.metrics ?? createMetrics({ service: 'gateway' });
   const urls = new Map(Object.entries(config.subgraphs).map(([name, s]) => [name, s.url]));
   // Subscriptions run each event's entity work through these same data sources.
-  const dataSources = new Map<string, GraphQLDataSource>();
+  const dataSources = new Map<string, SubgraphDataSource>();
+  // @apollo/gateway otherwise probes cloud metadata endpoints (169.254.169.254 …) and sends
+  // usage telemetry to Apollo's servers from every router. Foundation's routers talk only to
+  // their subgraphs; an operator who wants it sets APOLLO_TELEMETRY_DISABLED=false.
+  process.env['APOLLO_TELEMETRY_DISABLED'] ??= 'true';
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(
       path.resolve(repoRoot, config.gateway.supergraphPath),
@@ -172,6 +176,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     async stop() {
       subscriptions.stop();
       await apollo.stop();
+      await Promise.all([...dataSources.values()].map((d) => d.close()));
     },
   };
 }

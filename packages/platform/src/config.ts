@@ -80,6 +80,11 @@ const configSchema = z.strictObject({
     servicePort: port,
     /** How long the router trusts a cached API key lookup, in seconds; revoking clears it. */
     apiKeyCacheTtlSeconds: z.number().int().min(1).max(3600),
+    /**
+     * Router processes (node:cluster) sharing the port, one core each. Above 1, sessions
+     * must live in shared (Redis) stores: in-process stores are per worker.
+     */
+    workers: z.number().int().min(1).max(64),
   }),
   subgraphs: z.strictObject({
     user: subgraphSchema,
