@@ -99,7 +99,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     sessions: options.stores.sessions,
     revocations: options.stores.revocations,
     apiKeys: createApiKeyVerifier({
-      prisma: options.db.prisma,
+      // The primary: a replica that has not seen a revocation yet would let the key in, and
+      // the answer is cached.
+      prisma: options.db.primary,
       cache: options.stores.cache,
       cacheTtlSeconds: config.gateway.apiKeyCacheTtlSeconds,
       logger,

@@ -1,8 +1,15 @@
-/** `pnpm db:migrate`: applies pending migrations to DATABASE_URL (default: the embedded file). */
-import { migrateDatabase } from '../src/migrate.js';
+/**
+ * `pnpm db:migrate`: applies pending migrations to DATABASE_URL (default: the embedded
+ * SQLite file). For production MySQL this is the deploy step, run once per release before
+ * the services start. It reads DATABASE_URL alone (not the whole config, which would also
+ * demand the services' secrets); the password in it is never printed.
+ */
+import { describeServer, migrateDatabase, providerOf } from '../src/index.js';
 
 const url = process.env['DATABASE_URL'] ?? 'file:./.data/foundation.db';
 try {
+  const target = providerOf(url) === 'mysql' ? describeServer(url) : url;
+  console.log(`migrating ${target}`);
   const { applied } = await migrateDatabase(url, { log: (message) => console.log(message) });
   console.log(
     applied.length > 0 ? `${applied.length} migration(s) applied` : 'database is up to date',

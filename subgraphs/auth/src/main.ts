@@ -10,7 +10,7 @@ import {
 import { createAuthSubgraph } from './index.js';
 
 await runService('auth', async ({ config, logger }) => {
-  const db = await openDatabase({ url: config.database.url, migrate: true });
+  const db = await openDatabase({ ...config.database, migrate: true });
   const { accessTokens, assertions } = identityFromConfig(config);
   // In-process stores are this process's own: a router in another process cannot see
   // these sessions. Separate processes need the shared (Redis) stores.

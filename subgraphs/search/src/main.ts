@@ -8,7 +8,7 @@ import { createMemoryEventBus, identityFromConfig, listen, runService } from '@f
 import { createSearchSubgraph } from './index.js';
 
 await runService('search', async ({ config, logger }) => {
-  const db = await openDatabase({ url: config.database.url, migrate: true });
+  const db = await openDatabase({ ...config.database, migrate: true });
   const { assertions } = identityFromConfig(config);
   const subgraph = await createSearchSubgraph({
     db,

@@ -1,6 +1,7 @@
-import type { Database } from '@foundation/db';
+import { isDatabaseUnavailable, type Database } from '@foundation/db';
 import {
   createSubgraph,
+  registerDbPoolGauges,
   type EventBus,
   type IdentityAssertions,
   type Logger,
@@ -17,18 +18,24 @@ export interface UserSubgraphOptions {
 }
 
 /** Builds the user subgraph (profiles, the `User` entity) without listening. */
-export function createUserSubgraph(options: UserSubgraphOptions): Promise<Subgraph> {
-  const { prisma } = options.db;
-  return createSubgraph({
+export async function createUserSubgraph(options: UserSubgraphOptions): Promise<Subgraph> {
+  const { db } = options;
+  const subgraph = await createSubgraph({
     name: 'user',
     resolvers,
     logger: options.logger,
     assertions: options.assertions,
+    ready: () => db.ping(),
+    isUnavailable: isDatabaseUnavailable,
     context: (base) => ({
       ...base,
-      prisma,
+      prisma: db.prisma,
       events: options.events,
-      userById: createUserLoader(prisma),
+      // The caller's own record comes from the primary: they may have just written it
+      // (register, updateProfile) and a replica may not have it yet.
+      userById: createUserLoader(db, base.principal.kind === 'user' ? base.principal.userId : null),
     }),
   });
+  registerDbPoolGauges(subgraph.metrics, () => db.poolStats());
+  return subgraph;
 }

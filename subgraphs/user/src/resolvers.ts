@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { PrismaClient, User } from '@foundation/db';
+import type { Database, User } from '@foundation/db';
 import {
   decodeCursor,
   encodeCursor,
@@ -14,11 +14,24 @@ import type { Resolvers } from './__generated__/resolvers-types.js';
 const cursorKind = 'user';
 const maxDisplayNameLength = 64;
 
-/** One query for all the users a request asks for by id, in the order asked. */
-export function createUserLoader(prisma: PrismaClient): DataLoader<string, User | null> {
+/**
+ * One query for all the users a request asks for by id, in the order asked. `ownId` (the
+ * caller's) is read from the primary, so a user always sees their own latest writes
+ * (read-your-writes); everyone else may come from a replica.
+ */
+export function createUserLoader(
+  db: Pick<Database, 'prisma' | 'primary'>,
+  ownId: string | null = null,
+): DataLoader<string, User | null> {
   return new DataLoader(async (ids) => {
-    const rows = await prisma.user.findMany({ where: { id: { in: [...ids] } } });
-    const byId = new Map(rows.map((row) => [row.id, row]));
+    const others = ids.filter((id) => id !== ownId);
+    const [own, rows] = await Promise.all([
+      ownId !== null && ids.includes(ownId)
+        ? db.primary.user.findMany({ where: { id: ownId } })
+        : [],
+      others.length > 0 ? db.prisma.user.findMany({ where: { id: { in: others } } }) : [],
+    ]);
+    const byId = new Map([...rows, ...own].map((row) => [row.id, row]));
     return ids.map((id) => byId.get(id) ?? null);
   });
 }
