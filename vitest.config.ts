@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects: `unit` runs each package's tests in-process through its factory;
- * `e2e` starts the real system as processes and talks to it over real HTTP.
+ * Three projects: `unit` runs each package's tests in-process through its factory;
+ * `unit-mariadb` runs the database-backed ones of them again on MariaDB; `e2e` starts the
+ * real system as processes and talks to it over real HTTP.
  */
 export default defineConfig({
   test: {
@@ -14,6 +15,18 @@ export default defineConfig({
           name: 'unit',
           include: ['{packages,gateway,subgraphs,prisma,schema}/**/test/**/*.test.ts'],
           testTimeout: 20_000,
+        },
+      },
+      {
+        // The same database-backed tests again, on a real MariaDB per file instead of
+        // SQLite (see @foundation/db/testing). prisma/test runs both backends itself.
+        extends: true,
+        test: {
+          name: 'unit-mariadb',
+          include: ['subgraphs/*/test/*-subgraph.test.ts', 'gateway/test/authenticate.test.ts'],
+          env: { FOUNDATION_TEST_DATABASE: 'mariadb' },
+          testTimeout: 20_000,
+          hookTimeout: 60_000,
         },
       },
       {

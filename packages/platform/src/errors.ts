@@ -113,8 +113,13 @@ function firstLine(error: unknown): string {
  */
 export function createFormatError(logger: Logger, options: FormatErrorOptions = {}) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const code = codeOf(formatted);
     const cause = unwrap(error);
+    // Apollo stamps INTERNAL_SERVER_ERROR on every error that has no code of its own, so
+    // that code is trusted only when a resolver chose it; otherwise the error is unexpected
+    // and its message (a driver's, a stack's) must not reach the client.
+    const stamped = codeOf(formatted);
+    const code =
+      stamped === ErrorCode.INTERNAL_SERVER_ERROR && !hasOwnCode(cause) ? undefined : stamped;
     if ((code === undefined || !knownCodes.has(code)) && options.isUnavailable?.(cause)) {
       // Expected while a dependency is down: one line, no stack, and a code clients retry on.
       logger.warn(
@@ -146,6 +151,15 @@ export function createFormatError(logger: Logger, options: FormatErrorOptions = 
   };
 }
 
+/** Whether the error itself (not Apollo's wrapper) carries an `extensions.code`. */
+function hasOwnCode(error: unknown): boolean {
+  const extensions = (error as { extensions?: Record<string, unknown> } | null)?.extensions;
+  return typeof extensions?.['code'] === 'string';
+}
+
 function unwrap(error: unknown): unknown {
-  return error instanceof GraphQLError && error.originalError ? error.originalError : error;
+  // Duck-typed: Apollo and this package may load different copies of graphql-js (ESM and
+  // CommonJS), so `instanceof GraphQLError` can be false for a real GraphQLError.
+  const original = (error as { originalError?: unknown } | null)?.originalError;
+  return original ?? error;
 }

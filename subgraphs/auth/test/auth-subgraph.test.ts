@@ -1,7 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { openDatabase, type Database } from '@foundation/db';
+import type { Database } from '@foundation/db';
+import { openTestDatabase, type TestDatabase } from '@foundation/db/testing';
 import {
   apiKeyCacheKey,
   CLIENT_IP_HEADER,
@@ -26,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAuthSubgraph } from '../src/index.js';
 import { hashPassword, verifyPassword } from '../src/passwords.js';
 
-let dir: string;
+let testDb: TestDatabase;
 let db: Database;
 let client: SubgraphClient;
 let stores: Stores;
@@ -41,8 +39,8 @@ const accessTokens = createAccessTokens({
 const password = 'a sturdy passphrase';
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'auth-subgraph-'));
-  db = await openDatabase({ url: `file:${path.join(dir, 'test.db')}`, migrate: true });
+  testDb = await openTestDatabase();
+  db = testDb.db;
   const logger = testLogger();
   const events = createMemoryEventBus(logger);
   events.subscribe('user.registered', (event) => void published.push(event));
@@ -67,8 +65,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await client?.close();
   await stores?.close();
-  await db?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await testDb?.close();
 });
 
 const register =
