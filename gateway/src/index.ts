@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import type { Database } from '@foundation/db';
+import { isDatabaseUnavailable, type Database } from '@foundation/db';
 import {
   codeOf,
   createFormatError,
@@ -86,7 +86,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     logger,
-    formatError: createFormatError(logger),
+    // API key lookups read the database: while it is down, callers with a key get
+    // SERVICE_UNAVAILABLE rather than an internal error.
+    formatError: createFormatError(logger, {
+      isUnavailable: isDatabaseUnavailable,
+      unavailableMessage: 'The database is unavailable; try again shortly',
+    }),
     includeStacktraceInErrorResponses: false,
     // runService owns shutdown; Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,

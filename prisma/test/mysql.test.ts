@@ -2,6 +2,7 @@
  * MySQL/MariaDB specifics on real servers: the migrator, the password kept secret, read
  * replicas, pool gauges, and an outage the client rides out without being reopened.
  */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,20 @@ import {
   type PoolOptions,
 } from '../src/index.js';
 import { migrateMysql, mysqlMigrationsDir, readMysqlMigrations } from '../src/mysql-migrate.js';
+import { prismaDir, repoRoot } from '../src/paths.js';
+
+/** Runs `pnpm db:migrate`'s script as a process with `databaseUrl`; never rejects. */
+function dbMigrate(databaseUrl: string): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      path.join(repoRoot, 'node_modules', '.bin', 'tsx'),
+      [path.join(prismaDir, 'scripts', 'migrate.ts')],
+      { env: { ...process.env, DATABASE_URL: databaseUrl }, timeout: 60_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout + stderr }),
+    );
+  });
+}
 
 const skip = skipUnlessInstalled('mariadbd', 'mariadb-server');
 
@@ -179,6 +194,19 @@ describe.skipIf(skip)('MySQL on a real MariaDB', () => {
       expect(migrateError).toBeInstanceOf(Error);
       expect(everythingSaid(migrateError)).not.toContain(password);
       expect(describeServer(unreachable)).toBe(`app@127.0.0.1:${closedPort}/foundation`);
+    });
+
+    it('is never printed by pnpm db:migrate, which names the server instead', async () => {
+      const good = `mysql://app:${encodeURIComponent(password)}@127.0.0.1:${server.port}/by_script`;
+      const first = await dbMigrate(good);
+      expect(first.code).toBe(0);
+      expect(first.output).toContain(`migrating app@127.0.0.1:${server.port}/by_script`);
+      expect(first.output).toMatch(/applied migration \d{14}_init\n\d+ migration\(s\) applied/);
+      expect((await dbMigrate(good)).output).toContain('database is up to date');
+      const wrong = await dbMigrate(good.replace('@127', '-wrong@127'));
+      expect(wrong.code).toBe(1);
+      expect(wrong.output).toMatch(/migration failed: .*Access denied for user 'app'/);
+      for (const run of [first, wrong]) expect(run.output).not.toContain(password);
     });
 
     it('is named nowhere when it is wrong', async () => {
