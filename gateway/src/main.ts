@@ -6,7 +6,7 @@ import { createGateway } from './index.js';
 await runService('gateway', async ({ config, logger }) => {
   // API keys are read from the database; the auth subgraph owns its schema, so the
   // router does not migrate it.
-  const db = await openDatabase(config.database);
+  const db = await openDatabase({ ...config.database, log: (message) => logger.info(message) });
   // In-process stores are this process's own: it sees no session an auth subgraph in
   // another process created. Separate processes need the shared (Redis) stores.
   const stores = createMemoryStores();

@@ -60,7 +60,7 @@ async function withEngine<T>(file: string, use: (engine: SchemaEngine) => Promis
 }
 
 export interface MigrateOptions {
-  /** Progress messages, one per applied migration. */
+  /** Progress messages: each applied migration; with openDatabase, replicas left out. */
   log?: (message: string) => void;
   /** MySQL only: timeouts of the migrator's connection. */
   pool?: PoolOptions;

@@ -367,6 +367,30 @@ describe.skipIf(skip)('read replicas (two real MariaDB servers)', () => {
     await db.close();
   });
 
+  it('answers from the primary while a replica is down, and says so', async () => {
+    const logs: string[] = [];
+    const db = await openDatabase({
+      url: primaryServer.url,
+      replicaUrls: [replicaServer.url],
+      pool,
+      log: (message) => logs.push(message),
+    });
+    expect(await db.prisma.user.count({ where: { username: 'on_replica' } })).toBe(1);
+    await replicaServer.stop();
+    // The first read waits for the replica's acquire timeout, then the primary answers.
+    const names = await db.prisma.user.findMany({ where: { username: { startsWith: 'on_' } } });
+    expect(names.map((u) => u.username)).toEqual(['on_primary']);
+    expect(logs).toEqual([
+      `replica ${describeServer(replicaServer.url)} is unavailable: its reads go to the primary for a while`,
+    ]);
+    // Left out now: the next read goes straight to the primary, without waiting.
+    const started = Date.now();
+    expect(await db.prisma.user.count({ where: { username: 'on_primary' } })).toBe(1);
+    expect(Date.now() - started).toBeLessThan(pool.acquireTimeoutMs);
+    await db.close();
+    await replicaServer.start();
+  });
+
   it('refuses replicas for SQLite, which has none', async () => {
     await expect(
       openDatabase({ url: 'file:./.data/never.db', replicaUrls: [replicaServer.url] }),

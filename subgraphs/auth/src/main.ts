@@ -10,7 +10,11 @@ import {
 import { createAuthSubgraph } from './index.js';
 
 await runService('auth', async ({ config, logger }) => {
-  const db = await openDatabase({ ...config.database, migrate: true });
+  const db = await openDatabase({
+    ...config.database,
+    migrate: true,
+    log: (message) => logger.info(message),
+  });
   const { accessTokens, assertions } = identityFromConfig(config);
   // In-process stores are this process's own: a router in another process cannot see
   // these sessions. Separate processes need the shared (Redis) stores.

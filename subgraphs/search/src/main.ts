@@ -8,7 +8,11 @@ import { createMemoryEventBus, identityFromConfig, listen, runService } from '@f
 import { createSearchSubgraph } from './index.js';
 
 await runService('search', async ({ config, logger }) => {
-  const db = await openDatabase({ ...config.database, migrate: true });
+  const db = await openDatabase({
+    ...config.database,
+    migrate: true,
+    log: (message) => logger.info(message),
+  });
   const { assertions } = identityFromConfig(config);
   const subgraph = await createSearchSubgraph({
     db,

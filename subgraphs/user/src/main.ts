@@ -4,7 +4,11 @@ import { createMemoryEventBus, identityFromConfig, listen, runService } from '@f
 import { createUserSubgraph } from './index.js';
 
 await runService('user', async ({ config, logger }) => {
-  const db = await openDatabase({ ...config.database, migrate: true });
+  const db = await openDatabase({
+    ...config.database,
+    migrate: true,
+    log: (message) => logger.info(message),
+  });
   const { assertions } = identityFromConfig(config);
   const events = createMemoryEventBus(logger);
   const subgraph = await createUserSubgraph({ db, events, assertions, logger });
