@@ -38,7 +38,12 @@ interface ServerAddress {
   user: string;
   password: string;
   database: string;
+  /** TLS to the server: off, or on with the server's certificate verified. */
+  ssl: boolean;
 }
+
+/** Query parameters a database URL may carry; others are refused rather than ignored. */
+const sslValues: Record<string, boolean> = { true: true, false: false, strict: true };
 
 function parseMysqlUrl(url: string): ServerAddress {
   let parsed: URL;
@@ -56,12 +61,24 @@ function parseMysqlUrl(url: string): ServerAddress {
       'DATABASE_URL must name one database, as in mysql://user:password@host:3306/foundation',
     );
   }
+  let ssl = false;
+  for (const [name, value] of parsed.searchParams) {
+    const known = name === 'ssl' || name === 'sslaccept' ? sslValues[value] : undefined;
+    if (known === undefined) {
+      // Names the parameter, not its value, which could be anything.
+      throw new Error(
+        `DATABASE_URL parameter "${name}" is not supported; the only one is ssl=true (TLS, certificate verified by the system CAs). Pool sizes and timeouts are set in database.pool.`,
+      );
+    }
+    ssl = known;
+  }
   return {
     host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: parsed.port === '' ? 3306 : Number(parsed.port),
     user: decodeURIComponent(parsed.username),
     password: decodeURIComponent(parsed.password),
     database,
+    ssl,
   };
 }
 
@@ -96,6 +113,7 @@ export function connectionConfigOf(url: string, options: PoolOptions): Connectio
     user: address.user,
     password: address.password,
     database: address.database,
+    ...(address.ssl ? { ssl: { rejectUnauthorized: true } } : {}),
     connectTimeout: options.connectTimeoutMs,
     queryTimeout: options.queryTimeoutMs,
   };

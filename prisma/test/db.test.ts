@@ -66,6 +66,12 @@ describe('openDatabase', () => {
     await expect(openDatabase({ url: 'mysql://app:pw@db.internal:3306/' })).rejects.toThrow(
       /must name one database/,
     );
+    // An option the driver would silently ignore is refused, naming it but not its value.
+    const typo = await openDatabase({ url: 'mysql://app:pw@db/app?sslmode=pw-lookalike' }).catch(
+      (e: unknown) => e,
+    );
+    expect(String(typo)).toMatch(/parameter "sslmode" is not supported; the only one is ssl=true/);
+    expect(String(typo)).not.toContain('pw-lookalike');
   });
 
   it('runs SQLite in WAL mode', async () => {

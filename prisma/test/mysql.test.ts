@@ -230,6 +230,16 @@ describe.skipIf(skip)('MySQL on a real MariaDB', () => {
     });
   });
 
+  it('asks for TLS with ssl=true (this test server has none, so it refuses)', async () => {
+    const plain = await openDatabase({ url: server.url, pool });
+    expect(await plain.ping()).toBe(true);
+    await plain.close();
+    const tls = await openDatabase({ url: `${server.url}?ssl=true`, pool });
+    const error = await tls.prisma.user.count().catch((e: unknown) => e);
+    await tls.close();
+    expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).toMatch(/SSL|TLS|ssl/);
+  });
+
   it('reports pool gauges: active, idle and waiting connections', async () => {
     const url = await server.createDatabase('gauges');
     const db = await openDatabase({ url, pool: { ...pool, connectionLimit: 2 }, migrate: true });
