@@ -10,6 +10,7 @@ import { PrismaClient as SqlitePrismaClient } from './__generated__/sqlite/clien
 import { isDatabaseUnavailable } from './errors.js';
 import { migrateDatabase, type MigrateOptions } from './migrate.js';
 import {
+  connectionConfigOf,
   createMysqlPool,
   defaultPoolOptions,
   type MysqlPool,
@@ -120,6 +121,16 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 
 async function openMysql(options: OpenDatabaseOptions): Promise<Database> {
   const poolOptions = options.pool ?? defaultPoolOptions;
+  // Every URL is checked before any pool exists: a pool, once created, keeps connecting in
+  // the background, and a bad replica URL must not leave the primary's pool running.
+  for (const url of [options.url, ...(options.replicaUrls ?? [])]) {
+    if (providerOf(url) !== 'mysql') {
+      throw new Error(
+        'database.replicaUrls must be mysql:// or mariadb:// URLs, like DATABASE_URL',
+      );
+    }
+    connectionConfigOf(url, poolOptions);
+  }
   if (options.migrate) await migrateDatabase(options.url, { ...options, pool: poolOptions });
   const pools: (MysqlPool & { role: PoolStats['role'] })[] = [];
   const clientFor = (url: string, role: PoolStats['role']): PrismaClient => {

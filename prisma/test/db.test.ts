@@ -72,6 +72,9 @@ describe('openDatabase', () => {
     );
     expect(String(typo)).toMatch(/parameter "sslmode" is not supported; the only one is ssl=true/);
     expect(String(typo)).not.toContain('pw-lookalike');
+    await expect(
+      openDatabase({ url: 'mysql://app@db/app', replicaUrls: ['file:./replica.db'] }),
+    ).rejects.toThrow(/replicaUrls must be mysql:\/\/ or mariadb:\/\/ URLs/);
   });
 
   it('runs SQLite in WAL mode', async () => {
