@@ -106,6 +106,8 @@ describe('auth subgraph', () => {
     [{ u: 'ada2', e: 'ADA@example.com' }, 'email'],
     [{ u: 'no spaces', e: 'x@example.com' }, 'username'],
     [{ u: 'fine', e: 'not-an-email' }, 'email'],
+    // 192 characters: more than MySQL's VARCHAR(191) holds, refused before the database.
+    [{ u: 'long', e: `${'x'.repeat(180)}@example.com` }, 'email'],
   ])('refuses %j naming the field %s', async (input, field) => {
     const res = await client.request(register, { variables: { ...input, p: password } });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
@@ -425,6 +427,11 @@ describe('API keys', () => {
   it.each([
     [{ name: '', scopes: [] }, 'name'],
     [{ name: 'x', scopes: ['Not A Scope'] }, 'scopes'],
+    // Each scope is valid, but together they exceed MySQL's VARCHAR(191).
+    [
+      { name: 'x', scopes: ['a'.repeat(60), 'b'.repeat(60), 'c'.repeat(60), 'd'.repeat(60)] },
+      'scopes',
+    ],
     [{ name: 'x', scopes: [], expiresAt: '2020-01-01T00:00:00.000Z' }, 'expiresAt'],
   ])('refuse the input %j naming the field %s', async (input, field) => {
     const res = await client.request(create, { variables: { input }, principal: admin() });
