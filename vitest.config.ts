@@ -15,6 +15,9 @@ export default defineConfig({
           name: 'unit',
           include: ['{packages,gateway,subgraphs,prisma,schema}/**/test/**/*.test.ts'],
           testTimeout: 20_000,
+          // Some files start real servers (MariaDB, Redis) in their hooks; on a busy 2-core
+          // machine that can take more than the default 10 s.
+          hookTimeout: 60_000,
         },
       },
       {

@@ -75,7 +75,12 @@ export const resolvers: Resolvers = {
       }
       const user = await ctx.prisma.user
         .update({ where: { id: ctx.principal.userId }, data: { displayName } })
-        .catch(() => null);
+        // Only "no such row" means the account is gone; anything else (the database down)
+        // must surface as itself, not as NOT_FOUND.
+        .catch((error: unknown) => {
+          if ((error as { code?: unknown }).code === 'P2025') return null;
+          throw error;
+        });
       if (!user) throw foundationError(ErrorCode.NOT_FOUND, 'Your account no longer exists');
       ctx.userById.clear(user.id).prime(user.id, user);
       await ctx.events.publish({ type: 'user.updated', user: snapshotOfUser(user) });

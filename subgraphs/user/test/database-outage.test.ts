@@ -99,6 +99,12 @@ describe.skipIf(skip)('user subgraph while MariaDB is stopped and started again'
       },
     ]);
     expect(JSON.stringify(res)).not.toMatch(/stack|pool timeout|ECONNREFUSED|\bat /);
+    // A write too: not mistaken for "your account no longer exists".
+    const update = await client.request(
+      'mutation { updateProfile(input: { displayName: "Ada L." }) { displayName } }',
+      { principal: testUser(userId, 'ada') },
+    );
+    expect(update.errors?.map((e) => e.extensions?.['code'])).toEqual(['SERVICE_UNAVAILABLE']);
   });
 
   it('serves again when the database is back, with no restart', async () => {
