@@ -47,7 +47,6 @@ const pool: PoolOptions = {
   acquireTimeoutMs: 1_500,
   connectTimeoutMs: 1_000,
   idleTimeoutSeconds: 60,
-  queryTimeoutMs: 5_000,
 };
 
 /** Runs SQL as root on `server`, outside the code under test. */

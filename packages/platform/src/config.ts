@@ -96,8 +96,6 @@ const configSchema = z.strictObject({
       connectTimeoutMs: z.number().int().min(100).max(120_000),
       /** Connections beyond minimumIdle close after this long unused, in seconds. */
       idleTimeoutSeconds: z.number().int().min(1).max(86_400),
-      /** Longest one statement may run on the server, in ms (0: no limit). */
-      queryTimeoutMs: z.number().int().min(0).max(3_600_000),
     }),
   }),
   auth: z.strictObject({

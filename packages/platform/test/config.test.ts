@@ -92,7 +92,6 @@ describe('loadConfig', () => {
         acquireTimeoutMs: 5000,
         connectTimeoutMs: 2000,
         idleTimeoutSeconds: 600,
-        queryTimeoutMs: 10000,
       },
     });
     const config = loadConfig({

@@ -39,7 +39,6 @@ describe.skipIf(skip)('user subgraph while MariaDB is stopped and started again'
         acquireTimeoutMs,
         connectTimeoutMs: 1_000,
         idleTimeoutSeconds: 60,
-        queryTimeoutMs: 5_000,
       },
     });
     userId = (
