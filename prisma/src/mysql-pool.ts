@@ -141,9 +141,9 @@ export function createMysqlPool(url: string, options: PoolOptions): MysqlPool {
     // own statements, so the driver's cache would only hold memory.
     prepareCacheLength: 0,
     // A released connection is cleaned with ROLLBACK rather than COM_RESET_CONNECTION:
-    // mariadb 3.4.5 issues the reset without an error handler, so a server closing the
-    // socket at that moment became an unhandled rejection (found by test/mysql.test.ts).
-    // Prisma sets no session state to reset; ROLLBACK ends any transaction left open.
+    // mariadb 3.4.5 passes the reset no error callback (pool.js, _getRevertFunction), so a
+    // reset that fails as the server goes away never finishes the release; its ROLLBACK
+    // path handles both outcomes. Prisma sets no session state that a reset would clear.
     resetAfterUse: false,
   };
   const pool = createPool(config);
