@@ -94,6 +94,9 @@ export async function migrateMysql(
   const server = describeServer(url);
   const migrations = await readMysqlMigrations(options.dir);
   const connection = await connectCreatingDatabase(url, options.pool ?? defaultPoolOptions);
+  // A lost socket is reported by the failing query; without a listener the driver would
+  // also throw it as an unhandled error.
+  connection.on('error', () => undefined);
   try {
     await connection.query(createMigrationsTable);
     const [lock] = await connection.query<{ locked: number | bigint | null }[]>(

@@ -152,6 +152,13 @@ export function createMysqlPool(url: string, options: PoolOptions): MysqlPool {
   // unhandled rejection, which ends the process. Queries waiting meanwhile fail on their
   // own (acquireTimeoutMs), which is where the failure is reported.
   // (The driver's types do not declare this event, though its pool emits it.)
-  (pool as unknown as NodeJS.EventEmitter).on('error', () => undefined);
+  const events = pool as unknown as NodeJS.EventEmitter;
+  events.on('error', () => undefined);
+  // Likewise each connection: one that loses its socket with no 'error' listener throws
+  // (connection.js, fatalError). The pool's own listener is a `once`; this one stays, and
+  // the pool still drops the broken connection and opens a new one.
+  events.on('connection', (connection: NodeJS.EventEmitter) => {
+    connection.on('error', () => undefined);
+  });
   return { pool, server: describeServer(url), database };
 }

@@ -396,8 +396,8 @@ describe.skipIf(skip)('read replicas (two real MariaDB servers)', () => {
     const started = Date.now();
     expect(await db.prisma.user.count({ where: { username: 'on_primary' } })).toBe(1);
     expect(Date.now() - started).toBeLessThan(pool.acquireTimeoutMs);
-    await db.close();
     await replicaServer.start();
+    await db.close();
   });
 
   it('refuses replicas for SQLite, which has none', async () => {
