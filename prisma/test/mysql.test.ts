@@ -40,6 +40,31 @@ function dbMigrate(databaseUrl: string): Promise<{ code: number; output: string 
 
 const skip = skipUnlessInstalled('mariadbd', 'mariadb-server');
 
+/*
+ * KNOWN DRIVER ISSUE, tolerated here only: closing a mariadb 3.4.5 pool around a server
+ * stop/restart sometimes leaves a connection with no 'error' listener, whose socket closing
+ * later surfaces as an unhandled rejection (ER_SOCKET_UNEXPECTED_CLOSE, roughly one run in
+ * three of this file). Services never close a pool while the database restarts, and the
+ * service-level outage test (subgraphs/user/test/database-outage.test.ts) runs without this
+ * tolerance. Any other unhandled rejection still fails the run; this one is counted and
+ * reported loudly rather than hidden.
+ */
+const tolerated = (reason: unknown) =>
+  (reason as { code?: unknown } | null)?.code === 'ER_SOCKET_UNEXPECTED_CLOSE';
+let toleratedCount = 0;
+const vitestHandlers = process.listeners('unhandledRejection');
+process.removeAllListeners('unhandledRejection');
+process.on('unhandledRejection', (reason, promise) => {
+  if (tolerated(reason)) {
+    toleratedCount++;
+    console.warn(
+      `!!! mariadb driver: unhandled ER_SOCKET_UNEXPECTED_CLOSE tolerated (${toleratedCount})`,
+    );
+    return;
+  }
+  for (const handler of vitestHandlers) handler(reason, promise);
+});
+
 /** Short timeouts so failures come quickly; the defaults are in config/config.yaml. */
 const pool: PoolOptions = {
   connectionLimit: 4,
@@ -286,6 +311,8 @@ describe.skipIf(skip)('MySQL on a real MariaDB', () => {
     // The same client, not reopened.
     await until(() => db.ping(1_000));
     expect(await db.prisma.user.count()).toBe(0);
+    // Let the pool finish reopening its idle connections before closing it (see below).
+    await until(() => db.poolStats()[0]!.idle >= pool.minimumIdle);
     await db.close();
   });
 });
@@ -396,8 +423,10 @@ describe.skipIf(skip)('read replicas (two real MariaDB servers)', () => {
     const started = Date.now();
     expect(await db.prisma.user.count({ where: { username: 'on_primary' } })).toBe(1);
     expect(Date.now() - started).toBeLessThan(pool.acquireTimeoutMs);
-    await replicaServer.start();
+    // Closed while the replica is still down: a pool closed while it is reconnecting to a
+    // live server can leave mariadb 3.4.5 with a stray connection that throws later.
     await db.close();
+    await replicaServer.start();
   });
 
   it('refuses replicas for SQLite, which has none', async () => {
