@@ -1,8 +1,8 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
- * Three projects: `unit` runs each package's tests in-process through its factory;
- * `e2e` starts the real system as processes (embedded mode: the launcher) and talks to it
+ * Four projects: `unit` runs each package's tests in-process through its factory;
+ * `unit-mariadb` runs the database-backed ones of them again on MariaDB; `e2e` starts the real system as processes (embedded mode: the launcher) and talks to it
  * over real HTTP; `e2e-distributed` runs the same files with one process per service
  * sharing a real redis-server (tests/harness.ts reads FOUNDATION_E2E_MODE), plus the
  * tests that only a distributed deployment can answer.
@@ -17,6 +17,21 @@ export default defineConfig({
           name: 'unit',
           include: ['{packages,gateway,subgraphs,prisma,schema}/**/test/**/*.test.ts'],
           testTimeout: 20_000,
+          // Some files start real servers (MariaDB, Redis) in their hooks; on a busy 2-core
+          // machine that can take more than the default 10 s.
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        // The same database-backed tests again, on a real MariaDB per file instead of
+        // SQLite (see @foundation/db/testing). prisma/test runs both backends itself.
+        extends: true,
+        test: {
+          name: 'unit-mariadb',
+          include: ['subgraphs/*/test/*-subgraph.test.ts', 'gateway/test/authenticate.test.ts'],
+          env: { FOUNDATION_TEST_DATABASE: 'mariadb' },
+          testTimeout: 20_000,
+          hookTimeout: 60_000,
         },
       },
       {

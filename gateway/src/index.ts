@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import type { Database } from '@foundation/db';
+import { isDatabaseUnavailable, type Database } from '@foundation/db';
 import {
   codeOf,
   createFormatError,
@@ -104,7 +104,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     sessions: options.stores.sessions,
     revocations: options.stores.revocations,
     apiKeys: createApiKeyVerifier({
-      prisma: options.db.prisma,
+      // The primary: a replica that has not seen a revocation yet would let the key in, and
+      // the answer is cached.
+      prisma: options.db.primary,
       cache: options.stores.cache,
       cacheTtlSeconds: config.gateway.apiKeyCacheTtlSeconds,
       logger,
@@ -115,7 +117,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     logger,
-    formatError: createFormatError(logger),
+    // API key lookups read the database: while it is down, callers with a key get
+    // SERVICE_UNAVAILABLE rather than an internal error.
+    formatError: createFormatError(logger, {
+      isUnavailable: isDatabaseUnavailable,
+      unavailableMessage: 'The database is unavailable; try again shortly',
+    }),
     includeStacktraceInErrorResponses: false,
     // runService owns shutdown; Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,

@@ -36,7 +36,7 @@ async function runRouter() {
   await runService('gateway', async ({ config, logger }) => {
     // API keys are read from the database; the auth subgraph owns its schema, so the
     // router does not migrate it.
-    const db = await openDatabase({ url: config.database.url });
+    const db = await openDatabase({ ...config.database, log: (message) => logger.info(message) });
     // stores.backend=redis: the sessions an auth subgraph in another process created;
     // memory: this process's own (only useful when auth runs in it too, as in embedded mode).
     const stores = await createStoresFromConfig(config, logger);

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { openDatabase, type Database } from '@foundation/db';
+import type { Database } from '@foundation/db';
+import { openTestDatabase, type TestDatabase } from '@foundation/db/testing';
 import { createAccessTokens, createMemoryStores, type Stores } from '@foundation/platform';
 import { testLogger } from '@foundation/platform/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,14 +14,14 @@ const accessTokens = createAccessTokens({
   ttlSeconds: 900,
   clockSkewSeconds: 5,
 });
-let dir: string;
+let testDb: TestDatabase;
 let db: Database;
 let stores: Stores;
 let authenticator: Authenticator;
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'gateway-auth-'));
-  db = await openDatabase({ url: `file:${path.join(dir, 'test.db')}`, migrate: true });
+  testDb = await openTestDatabase();
+  db = testDb.db;
   stores = createMemoryStores();
   const logger = testLogger();
   authenticator = createAuthenticator({
@@ -42,8 +40,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stores?.close();
-  await db?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await testDb?.close();
 });
 
 async function signedIn(lastSeenAgoMs = 0) {

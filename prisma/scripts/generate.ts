@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const prismaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(prismaDir, 'node_modules', '.bin', 'prisma');
 
-for (const provider of ['sqlite']) {
+for (const provider of ['sqlite', 'mysql']) {
   const started = performance.now();
   execFileSync(cli, ['generate', '--schema', path.join(prismaDir, provider)], {
     cwd: prismaDir,

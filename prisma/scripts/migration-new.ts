@@ -21,7 +21,26 @@ if (sql === '') {
   const dir = path.join(migrationsDir('sqlite'), `${stamp}_${name}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'migration.sql'), sql);
+  // MySQL's cannot be generated here (no engine): a stub to replace, holding the SQLite
+  // version for reference. Until it is written, test/mysql-schema.test.ts shows the diff.
+  const mysqlDir = path.join(migrationsDir('mysql'), `${stamp}_${name}`);
+  mkdirSync(mysqlDir, { recursive: true });
+  writeFileSync(
+    path.join(mysqlDir, 'migration.sql'),
+    [
+      '-- TODO: the MySQL version of this change, written by hand (see prisma/README.md).',
+      '-- The SQLite migration generated for it, for reference:',
+      ...sql
+        .trimEnd()
+        .split('\n')
+        .map((line) => `-- ${line}`),
+      '',
+    ].join('\n'),
+  );
   console.log(
     `wrote ${path.relative(process.cwd(), dir)}/migration.sql — review it, then commit it`,
+  );
+  console.log(
+    `wrote ${path.relative(process.cwd(), mysqlDir)}/migration.sql — a stub: write the MySQL SQL there, then run pnpm vitest run prisma/test`,
   );
 }

@@ -2,17 +2,20 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MigrationList } from '@prisma/schema-engine-wasm';
-import { prismaDir, sqliteFileOf } from './paths.js';
+import { migrateMysql } from './mysql-migrate.js';
+import type { PoolOptions } from './mysql-pool.js';
+import { prismaDir, providerOf, sqliteFileOf } from './paths.js';
 import { withSqliteSchemaEngine, type SchemaEngine } from './schema-engine.js';
 
 /** Where each provider's committed migrations live. */
-export const migrationsDir = (provider: 'sqlite') => path.join(prismaDir, 'migrations', provider);
+export const migrationsDir = (provider: 'sqlite' | 'mysql') =>
+  path.join(prismaDir, 'migrations', provider);
 
 const noFilters = { externalTables: [], externalEnums: [] };
 
 /** The schema files of a provider: its datasource/generator file plus the shared models. */
 export async function schemaFiles(
-  provider: 'sqlite',
+  provider: 'sqlite' | 'mysql',
 ): Promise<{ path: string; content: string }[]> {
   return Promise.all(
     [path.join(provider, 'schema.prisma'), 'models.prisma'].map(async (file) => ({
@@ -57,19 +60,23 @@ async function withEngine<T>(file: string, use: (engine: SchemaEngine) => Promis
 }
 
 export interface MigrateOptions {
-  /** Progress messages, one per applied migration. */
+  /** Progress messages: each applied migration; with openDatabase, replicas left out. */
   log?: (message: string) => void;
+  /** MySQL only: timeouts of the migrator's connection. */
+  pool?: PoolOptions;
 }
 
 /**
- * Brings the database at `url` up to date with the committed migrations, like
- * `prisma migrate deploy`: creates the file if missing, applies what is pending, records
- * each in `_prisma_migrations`. Idempotent; safe on every start.
+ * Brings the database at `url` up to date with the committed migrations of its provider,
+ * like `prisma migrate deploy`: creates the file (SQLite) or database (MySQL) if missing,
+ * applies what is pending, records each in `_prisma_migrations`. Idempotent; safe on
+ * every start.
  */
 export async function migrateDatabase(
   url: string,
   options: MigrateOptions = {},
 ): Promise<{ applied: string[] }> {
+  if (providerOf(url) === 'mysql') return migrateMysql(url, options);
   const file = sqliteFileOf(url);
   mkdirSync(path.dirname(file), { recursive: true });
   const list = await migrationList('sqlite');

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { startMariaDb, skipUnlessInstalled, type MariaDbServer } from '@foundation/test-servers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   isUniqueViolation,
   migrateDatabase,
@@ -15,7 +16,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'foundation-db-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const url = (name: string) => `file:${path.join(dir, name)}`;
 
-describe('migrations', () => {
+describe('SQLite migrations', () => {
   it('create the database, apply once, and record checksums like migrate deploy', async () => {
     const first = await migrateDatabase(url('fresh/nested/app.db'));
     const all = readdirSync(migrationsDir('sqlite'))
@@ -62,29 +63,98 @@ describe('openDatabase', () => {
       'Unsupported database URL scheme "postgres:" in DATABASE_URL; supported: file:',
     );
     await expect(openDatabase({ url: 'file::memory:' })).rejects.toThrow(/must name a file/);
+    await expect(openDatabase({ url: 'mysql://app:pw@db.internal:3306/' })).rejects.toThrow(
+      /must name one database/,
+    );
+    // An option the driver would silently ignore is refused, naming it but not its value.
+    const typo = await openDatabase({ url: 'mysql://app:pw@db/app?sslmode=pw-lookalike' }).catch(
+      (e: unknown) => e,
+    );
+    expect(String(typo)).toMatch(/parameter "sslmode" is not supported; the only one is ssl=true/);
+    expect(String(typo)).not.toContain('pw-lookalike');
+    await expect(
+      openDatabase({ url: 'mysql://app@db/app', replicaUrls: ['file:./replica.db'] }),
+    ).rejects.toThrow(/replicaUrls must be mysql:\/\/ or mariadb:\/\/ URLs/);
   });
 
-  it('runs in WAL mode with foreign keys on, cascading credential deletes', async () => {
-    const db = await openDatabase({ url: url('crud.db'), migrate: true });
+  it('runs SQLite in WAL mode', async () => {
+    const db = await openDatabase({ url: url('wal.db'), migrate: true });
     const [mode] =
       await db.prisma.$queryRawUnsafe<{ journal_mode: string }[]>('PRAGMA journal_mode');
     expect(mode?.journal_mode).toBe('wal');
-    const user = await db.prisma.user.create({
-      data: {
-        username: 'ada',
-        email: 'ada@example.com',
-        displayName: 'Ada',
-        credential: { create: { passwordHash: 'h' } },
-      },
-    });
-    expect(user.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/); // UUIDv7
-    await db.prisma.user.delete({ where: { id: user.id } });
-    expect(await db.prisma.credential.count()).toBe(0);
+    expect(db.poolStats()).toEqual([]);
     await db.close();
   });
+});
 
-  it('reports which field a unique violation collided on', async () => {
-    const db = await openDatabase({ url: url('unique.db'), migrate: true });
+/**
+ * One backend the repository tests run on: a fresh, migrated database per call of
+ * `database()`. The same tests below run on each.
+ */
+interface Backend {
+  name: string;
+  skip: boolean;
+  start(): Promise<void>;
+  database(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+let mariadb: MariaDbServer | undefined;
+const backends: Backend[] = [
+  {
+    name: 'SQLite',
+    skip: false,
+    start: async () => undefined,
+    database: async (name) => url(`${name}.db`),
+    stop: async () => undefined,
+  },
+  {
+    name: 'MariaDB',
+    skip: skipUnlessInstalled('mariadbd', 'mariadb-server'),
+    async start() {
+      mariadb = await startMariaDb();
+    },
+    database: (name) => {
+      if (!mariadb) throw new Error('MariaDB not started');
+      return mariadb.createDatabase(name);
+    },
+    stop: async () => mariadb?.dispose(),
+  },
+];
+
+describe.each(backends)('the repository on $name', (backend) => {
+  beforeAll(() => (backend.skip ? undefined : backend.start()));
+  afterAll(() => (backend.skip ? undefined : backend.stop()));
+
+  it.skipIf(backend.skip)(
+    'creates UUIDv7 ids and cascades credential deletes (foreign keys on)',
+    async () => {
+      const db = await openDatabase({ url: await backend.database('crud'), migrate: true });
+      const user = await db.prisma.user.create({
+        data: {
+          username: 'ada',
+          email: 'ada@example.com',
+          displayName: 'Ada',
+          credential: { create: { passwordHash: 'h' } },
+        },
+      });
+      expect(user.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/); // UUIDv7
+      expect(user.role).toBe('user');
+      expect(user.createdAt).toBeInstanceOf(Date);
+      expect(Math.abs(user.createdAt.getTime() - Date.now())).toBeLessThan(60_000);
+      const found = await db.prisma.user.findUnique({
+        where: { username: 'ada' },
+        include: { credential: true },
+      });
+      expect(found?.credential?.passwordHash).toBe('h');
+      await db.prisma.user.delete({ where: { id: user.id } });
+      expect(await db.prisma.credential.count()).toBe(0);
+      await db.close();
+    },
+  );
+
+  it.skipIf(backend.skip)('reports which field a unique violation collided on', async () => {
+    const db = await openDatabase({ url: await backend.database('uniq'), migrate: true });
     await db.prisma.user.create({
       data: { username: 'ada', email: 'ada@example.com', displayName: 'Ada' },
     });
@@ -99,4 +169,50 @@ describe('openDatabase', () => {
     expect(isUniqueViolation(new Error('other'))).toBeNull();
     await db.close();
   });
+
+  it.skipIf(backend.skip)(
+    'keeps times to the millisecond and nulls as nulls, and pages by id',
+    async () => {
+      const db = await openDatabase({ url: await backend.database('types'), migrate: true });
+      const owner = await db.prisma.user.create({
+        data: { username: 'grace', email: 'grace@example.com', displayName: 'Grace' },
+      });
+      const expiresAt = new Date('2031-02-03T04:05:06.789Z');
+      await db.prisma.apiKey.create({
+        data: {
+          id: 'a'.repeat(16),
+          name: 'k',
+          secretHash: 'x',
+          scopes: 'a b',
+          ownerId: owner.id,
+          expiresAt,
+        },
+      });
+      await db.prisma.apiKey.create({
+        data: { id: 'b'.repeat(16), name: 'bootstrap', secretHash: 'y', scopes: '', ownerId: null },
+      });
+      const keys = await db.prisma.apiKey.findMany({ orderBy: { id: 'asc' } });
+      expect(keys.map((k) => [k.id[0], k.expiresAt?.toISOString() ?? null, k.ownerId])).toEqual([
+        ['a', expiresAt.toISOString(), owner.id],
+        ['b', null, null],
+      ]);
+      const page = await db.prisma.apiKey.findMany({
+        where: { id: { gt: 'a'.repeat(16) } },
+        orderBy: { id: 'asc' },
+        take: 1,
+      });
+      expect(page.map((k) => k.name)).toEqual(['bootstrap']);
+      // Interactive transactions roll back as a whole.
+      await expect(
+        db.prisma.$transaction(async (tx) => {
+          await tx.apiKey.update({ where: { id: 'a'.repeat(16) }, data: { name: 'renamed' } });
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      expect(
+        (await db.prisma.apiKey.findUniqueOrThrow({ where: { id: 'a'.repeat(16) } })).name,
+      ).toBe('k');
+      await db.close();
+    },
+  );
 });

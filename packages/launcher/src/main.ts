@@ -19,7 +19,11 @@ const started = performance.now();
 
 await runService('foundation', async ({ config, logger }) => {
   const log = (service: string) => logger.child({ service });
-  const db = await openDatabase({ url: config.database.url, migrate: true });
+  const db = await openDatabase({
+    ...config.database,
+    migrate: true,
+    log: (message) => logger.info(message),
+  });
   const seeded = config.demo.seedUsers ? await seedDemoUsers(db.prisma) : 0;
   if (seeded > 0) logger.info(`seeded ${seeded} demo users (password "${demoPassword}")`);
 

@@ -121,8 +121,39 @@ const configSchema = z.strictObject({
     negativeTtlSeconds: z.number().int().min(1).max(3_600),
   }),
   database: z.strictObject({
-    /** `file:` URL (SQLite); relative paths are resolved against the repository root. */
+    /**
+     * `file:` URL (SQLite; relative paths are resolved against the repository root) or
+     * `mysql://user:password@host:3306/database` (MySQL/MariaDB). A URL with a password
+     * comes from the environment only (DATABASE_URL).
+     */
     url: z.string().min(1),
+    /**
+     * MySQL read replicas, URLs like `url` (env DATABASE_REPLICA_URLS, comma-separated).
+     * Model reads go to them; writes, transactions and read-your-writes to the primary.
+     */
+    replicaUrls: z.preprocess(
+      (value) =>
+        typeof value === 'string'
+          ? value
+              .split(',')
+              .map((url) => url.trim())
+              .filter((url) => url !== '')
+          : value,
+      z.array(z.string().min(1)),
+    ),
+    /** MySQL connection pools (one per server per process); SQLite has none. */
+    pool: z.strictObject({
+      /** Most connections per pool. */
+      connectionLimit: z.number().int().min(1).max(1000),
+      /** Idle connections kept open and ready; the pool grows past it under load. */
+      minimumIdle: z.number().int().min(1).max(1000),
+      /** Longest a query waits for a connection, in ms; then SERVICE_UNAVAILABLE. */
+      acquireTimeoutMs: z.number().int().min(100).max(120_000),
+      /** Longest opening one connection may take, in ms. */
+      connectTimeoutMs: z.number().int().min(100).max(120_000),
+      /** Connections beyond minimumIdle close after this long unused, in seconds. */
+      idleTimeoutSeconds: z.number().int().min(1).max(86_400),
+    }),
   }),
   auth: z.strictObject({
     /** `iss` of access tokens. */
@@ -220,6 +251,7 @@ const defaultKeyId = 'k1';
 /** Short, well-known variables, besides the generic `FOUNDATION_SECTION__KEY` form. */
 const aliasVariables: Record<string, string[]> = {
   DATABASE_URL: ['database', 'url'],
+  DATABASE_REPLICA_URLS: ['database', 'replicaUrls'],
   LOG_LEVEL: ['log', 'level'],
   LOG_FORMAT: ['log', 'format'],
 };
@@ -279,6 +311,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     ['config.yaml', base],
     [`config.${envName}.yaml`, overlay],
   ] as const) {
+    problems.push(...passwordsIn(file, layer));
     if ('secrets' in layer) {
       problems.push(
         `${file}: "secrets" may not be set in a file; use the environment variables ${Object.keys(secretVariables).join(', ')}`,
@@ -323,6 +356,28 @@ function readYaml(file: string, problems: string[], required: boolean): Tree {
     problems.push(`${file}: not valid YAML (${(error as Error).message.split('\n')[0]})`);
     return {};
   }
+}
+
+/**
+ * Database passwords are secrets: a URL in a config file may name the server, never a
+ * password. The message names the key, not the value.
+ */
+function passwordsIn(file: string, layer: Tree): string[] {
+  const database = layer['database'];
+  if (!isTree(database)) return [];
+  const replicas: unknown = database['replicaUrls'];
+  const urls: [string, unknown][] = [
+    ['database.url', database['url']],
+    ...(Array.isArray(replicas) ? (replicas as unknown[]) : [replicas]).map(
+      (url): [string, unknown] => ['database.replicaUrls', url],
+    ),
+  ];
+  return urls
+    .filter(([, url]) => typeof url === 'string' && /^[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(url))
+    .map(
+      ([key]) =>
+        `${file}: ${key} holds a password; passwords may not be set in a file — set DATABASE_URL (and DATABASE_REPLICA_URLS) in the environment`,
+    );
 }
 
 function isTree(value: unknown): value is Tree {

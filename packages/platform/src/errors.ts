@@ -89,14 +89,51 @@ export function codeOf(error: GraphQLFormattedError): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** How {@link createFormatError} recognises failures of a dependency. */
+export interface FormatErrorOptions {
+  /**
+   * Whether an error without a code means a dependency (the database) is down or overloaded;
+   * such errors become SERVICE_UNAVAILABLE instead of INTERNAL_SERVER_ERROR.
+   */
+  isUnavailable?: (error: unknown) => boolean;
+  /** What clients are told then. */
+  unavailableMessage?: string;
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // Prisma's messages start with the call site; the reason is on the last line.
+  return message.trim().split('\n').at(-1)?.slice(0, 300) ?? '';
+}
+
 /**
  * Apollo Server `formatError`: errors with a known code reach the client as they are
  * (without stack traces); anything else is an unexpected failure, logged in full and
  * answered with a bare INTERNAL_SERVER_ERROR so internals never leak.
  */
-export function createFormatError(logger: Logger) {
+export function createFormatError(logger: Logger, options: FormatErrorOptions = {}) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const code = codeOf(formatted);
+    const cause = unwrap(error);
+    // Apollo stamps INTERNAL_SERVER_ERROR on every error that has no code of its own, so
+    // that code is trusted only when a resolver chose it; otherwise the error is unexpected
+    // and its message (a driver's, a stack's) must not reach the client.
+    const stamped = codeOf(formatted);
+    const code =
+      stamped === ErrorCode.INTERNAL_SERVER_ERROR && !hasOwnCode(cause) ? undefined : stamped;
+    if ((code === undefined || !knownCodes.has(code)) && options.isUnavailable?.(cause)) {
+      // Expected while a dependency is down: one line, no stack, and a code clients retry on.
+      logger.warn(
+        { path: formatted.path, reason: firstLine(cause) },
+        'a dependency is unavailable; answering SERVICE_UNAVAILABLE',
+      );
+      const unavailable: GraphQLFormattedError = {
+        message:
+          options.unavailableMessage ??
+          'A service this request needs is unavailable; try again shortly',
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
+      };
+      return formatted.path ? { ...unavailable, path: formatted.path } : unavailable;
+    }
     if (code !== undefined && knownCodes.has(code)) {
       const {
         stacktrace: _stacktrace,
@@ -105,7 +142,7 @@ export function createFormatError(logger: Logger) {
       } = formatted.extensions ?? {};
       return { ...formatted, extensions };
     }
-    logger.error({ err: unwrap(error), path: formatted.path }, 'unexpected error in resolver');
+    logger.error({ err: cause, path: formatted.path }, 'unexpected error in resolver');
     const masked: GraphQLFormattedError = {
       message: 'Internal server error',
       extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
@@ -114,6 +151,15 @@ export function createFormatError(logger: Logger) {
   };
 }
 
+/** Whether the error itself (not Apollo's wrapper) carries an `extensions.code`. */
+function hasOwnCode(error: unknown): boolean {
+  const extensions = (error as { extensions?: Record<string, unknown> } | null)?.extensions;
+  return typeof extensions?.['code'] === 'string';
+}
+
 function unwrap(error: unknown): unknown {
-  return error instanceof GraphQLError && error.originalError ? error.originalError : error;
+  // Duck-typed: Apollo and this package may load different copies of graphql-js (ESM and
+  // CommonJS), so `instanceof GraphQLError` can be false for a real GraphQLError.
+  const original = (error as { originalError?: unknown } | null)?.originalError;
+  return original ?? error;
 }

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * The Prometheus metrics of one service, served at its `/metrics`. Each service has its own
@@ -108,4 +108,50 @@ export function metricsPlugin<TContext extends BaseContext>(
       };
     },
   };
+}
+
+/** The connections of one database pool at a moment. */
+export interface DbPoolSnapshot {
+  /** `primary` or `replica`. */
+  role: string;
+  /** Which server (`user@host:port/database`, never a password). */
+  server: string;
+  /** Connections running a query or a transaction. */
+  active: number;
+  /** Open connections waiting for work. */
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
+}
+
+/**
+ * Registers the database pool gauges, read from `pools` at each scrape:
+ * `db_pool_connections{state="active"|"idle"}` and `db_pool_waiting_requests`, labelled by
+ * pool role and server. Waiting above zero for long means the pool is too small or the
+ * database too slow.
+ */
+export function registerDbPoolGauges(metrics: Metrics, pools: () => DbPoolSnapshot[]): void {
+  new Gauge({
+    name: 'db_pool_connections',
+    help: 'Database pool connections by state (active: in use; idle: open, unused).',
+    labelNames: ['role', 'server', 'state'],
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      for (const pool of pools()) {
+        this.set({ role: pool.role, server: pool.server, state: 'active' }, pool.active);
+        this.set({ role: pool.role, server: pool.server, state: 'idle' }, pool.idle);
+      }
+    },
+  });
+  new Gauge({
+    name: 'db_pool_waiting_requests',
+    help: 'Queries waiting for a database pool connection.',
+    labelNames: ['role', 'server'],
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      for (const pool of pools()) this.set({ role: pool.role, server: pool.server }, pool.waiting);
+    },
+  });
 }

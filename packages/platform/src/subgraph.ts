@@ -47,8 +47,13 @@ export interface SubgraphOptions<TContext extends SubgraphContext> {
   assertions: IdentityAssertions;
   /** Adds the subgraph's own per-request state (DataLoaders, repositories) to the base context. */
   context: (base: SubgraphContext) => TContext;
-  /** Answers `/ready` (e.g. the search index is built). */
+  /** Answers `/ready` (e.g. the search index is built, the database answers). */
   ready?: () => boolean | Promise<boolean>;
+  /**
+   * Recognises errors that mean a dependency (the database) is unavailable: clients get
+   * SERVICE_UNAVAILABLE for them rather than INTERNAL_SERVER_ERROR.
+   */
+  isUnavailable?: (error: unknown) => boolean;
   /** Where its metrics go. @default a new registry labelled with `name` */
   metrics?: Metrics;
 }
@@ -85,7 +90,15 @@ export async function createSubgraph<TContext extends SubgraphContext>(
   const apollo = new ApolloServer<TContext>({
     schema,
     logger: options.logger,
-    formatError: createFormatError(options.logger),
+    formatError: createFormatError(
+      options.logger,
+      options.isUnavailable
+        ? {
+            isUnavailable: options.isUnavailable,
+            unavailableMessage: 'The database is unavailable; try again shortly',
+          }
+        : {},
+    ),
     includeStacktraceInErrorResponses: false,
     // runService owns shutdown; Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -79,6 +79,56 @@ describe('loadConfig', () => {
       loadConfig({ configDir: dir, dotenvPath: noDotenv, env: { APP_ENV: 'test' } }),
     );
     expect(problems[0]).toContain('"secrets" may not be set in a file');
+  });
+
+  it('takes the database URL, replicas and pool settings, with units, from config and env', () => {
+    const defaults = loadConfig({ configDir, dotenvPath: noDotenv, env: { APP_ENV: 'test' } });
+    expect(defaults.database).toEqual({
+      url: 'file:./.data/foundation.db',
+      replicaUrls: [],
+      pool: {
+        connectionLimit: 10,
+        minimumIdle: 2,
+        acquireTimeoutMs: 5000,
+        connectTimeoutMs: 2000,
+        idleTimeoutSeconds: 600,
+      },
+    });
+    const config = loadConfig({
+      configDir,
+      dotenvPath: noDotenv,
+      env: {
+        APP_ENV: 'test',
+        DATABASE_URL: 'mysql://app:pw@db1:3306/foundation',
+        DATABASE_REPLICA_URLS:
+          ' mysql://app:pw@db2:3306/foundation, mysql://app:pw@db3/foundation ',
+        FOUNDATION_DATABASE__POOL__CONNECTION_LIMIT: '25',
+      },
+    });
+    expect(config.database.url).toBe('mysql://app:pw@db1:3306/foundation');
+    expect(config.database.replicaUrls).toEqual([
+      'mysql://app:pw@db2:3306/foundation',
+      'mysql://app:pw@db3/foundation',
+    ]);
+    expect(config.database.pool.connectionLimit).toBe(25);
+  });
+
+  it('refuses a database password in YAML files without echoing it', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'foundation-config-'));
+    writeFileSync(
+      path.join(dir, 'config.yaml'),
+      readFileSync(path.join(configDir, 'config.yaml'), 'utf8').replace(
+        'url: file:./.data/foundation.db',
+        'url: mysql://app:hunter2-secret@db:3306/foundation',
+      ),
+    );
+    const problems = problemsOf(() =>
+      loadConfig({ configDir: dir, dotenvPath: noDotenv, env: { APP_ENV: 'test' } }),
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(/config\.yaml: database\.url holds a password; .*set DATABASE_URL/),
+    ]);
+    expect(problems.join('\n')).not.toContain('hunter2');
   });
 
   it('reads the signing key id and the verification keys for rotation', () => {

@@ -53,6 +53,9 @@ export async function startMariaDb(database = 'foundation'): Promise<MariaDbServ
     '--auth-root-authentication-method=normal',
     '--skip-test-db',
     '--user=root',
+    // Its own temporary directory: bootstraps running at once in the shared /tmp collided
+    // on temporary table names ("Unknown table 'mysql.tmp_user_sys'").
+    `--tmpdir=${dir}`,
   ]);
   const port = await freePort();
   const args = [
@@ -67,6 +70,7 @@ export async function startMariaDb(database = 'foundation'): Promise<MariaDbServ
     '--innodb-buffer-pool-size=64M',
     '--innodb-log-file-size=16M',
     '--skip-log-bin',
+    `--tmpdir=${dir}`,
   ];
   let server: ServerProcess;
   const start = async () => {

@@ -48,7 +48,7 @@ try {
   if (error instanceof ConfigError) fail(error.message);
   throw error;
 }
-const db = await openDatabase({ url: config.database.url, migrate: true });
+const db = await openDatabase({ ...config.database, migrate: true });
 try {
   let ownerId: string | null = null;
   if (args.owner) {

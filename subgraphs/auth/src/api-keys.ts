@@ -11,6 +11,8 @@ export interface NewApiKey {
 }
 
 const maxScopes = 32;
+/** Longest space-separated scope list: MySQL keeps Prisma strings in VARCHAR(191). */
+const maxScopesLength = 191;
 
 /**
  * Validates and stores a new API key. Returns the key itself, which exists nowhere else
@@ -27,10 +29,14 @@ export async function createApiKey(
   }
   const scopes = [...new Set(input.scopes.map((s) => s.trim()))];
   const wrong = scopes.find((s) => !scopePattern.test(s));
-  if (wrong !== undefined || scopes.length > maxScopes) {
+  if (
+    wrong !== undefined ||
+    scopes.length > maxScopes ||
+    scopes.join(' ').length > maxScopesLength
+  ) {
     throw badInput(
       'scopes',
-      `each scope must be lower case like "users:read" (a–z first, then a–z, 0–9, : . _ -), at most ${maxScopes}`,
+      `each scope must be lower case like "users:read" (a–z first, then a–z, 0–9, : . _ -), at most ${maxScopes} and ${maxScopesLength} characters in all`,
     );
   }
   const expiresAt = input.expiresAt ?? null;

@@ -1,6 +1,7 @@
-import type { Database } from '@foundation/db';
+import { isDatabaseUnavailable, type Database } from '@foundation/db';
 import {
   createSubgraph,
+  registerDbPoolGauges,
   type AccessTokens,
   type EventBus,
   type IdentityAssertions,
@@ -35,8 +36,11 @@ export interface AuthSubgraphOptions {
  * Builds the auth subgraph without listening: credentials, register, login, sessions
  * (refresh, logout, revocation) and API keys.
  */
-export function createAuthSubgraph(options: AuthSubgraphOptions): Promise<Subgraph> {
-  const { prisma } = options.db;
+export async function createAuthSubgraph(options: AuthSubgraphOptions): Promise<Subgraph> {
+  const { db } = options;
+  // Always the primary: login right after register must find the account, and a revoked
+  // key or changed credential must never be read from a replica that has not caught up.
+  const prisma = db.primary;
   const { stores } = options;
   const loginLimits = {
     perIp: stores.rateLimiters.limiter({ name: 'login-ip', ...options.loginRateLimit.perIp }),
@@ -45,11 +49,13 @@ export function createAuthSubgraph(options: AuthSubgraphOptions): Promise<Subgra
       ...options.loginRateLimit.perAccount,
     }),
   };
-  return createSubgraph({
+  const subgraph = await createSubgraph({
     name: 'auth',
     resolvers,
     logger: options.logger,
     assertions: options.assertions,
+    ready: () => db.ping(),
+    isUnavailable: isDatabaseUnavailable,
     context: (base) => ({
       ...base,
       prisma,
@@ -63,6 +69,8 @@ export function createAuthSubgraph(options: AuthSubgraphOptions): Promise<Subgra
       sessionTtlSeconds: options.sessionTtlSeconds,
     }),
   });
+  registerDbPoolGauges(subgraph.metrics, () => db.poolStats());
+  return subgraph;
 }
 
 export { createApiKey, type NewApiKey } from './api-keys.js';

@@ -10,7 +10,11 @@ import { demoPassword, seedDemoUsers } from './demo-users.js';
 import { createAuthSubgraph } from './index.js';
 
 await runService('auth', async ({ config, logger }) => {
-  const db = await openDatabase({ url: config.database.url, migrate: true });
+  const db = await openDatabase({
+    ...config.database,
+    migrate: true,
+    log: (message) => logger.info(message),
+  });
   // Distributed mode seeds here: auth owns the credentials (the launcher does it embedded).
   const seeded = config.demo.seedUsers ? await seedDemoUsers(db.prisma) : 0;
   if (seeded > 0) logger.info(`seeded ${seeded} demo users (password "${demoPassword}")`);

@@ -4,6 +4,8 @@ const usernamePattern = /^[a-z0-9_-]{3,32}$/;
 // Deliberately loose: the only real check of an email address is a message to it.
 const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const maxPasswordLength = 256;
+/** Longest stored email: MySQL keeps Prisma strings in VARCHAR(191) (prisma/mysql/schema.prisma). */
+const maxEmailLength = 191;
 
 function badInput(field: string, message: string, rule: string) {
   return foundationError(ErrorCode.BAD_USER_INPUT, message, { field, rule });
@@ -25,7 +27,7 @@ export function normalizeUsername(raw: string): string {
 /** Emails are compared case-insensitively: stored lower case. */
 export function normalizeEmail(raw: string): string {
   const email = raw.trim().toLowerCase();
-  if (email.length > 254 || !emailPattern.test(email)) {
+  if (email.length > maxEmailLength || !emailPattern.test(email)) {
     throw badInput('email', 'email must be a valid address like name@example.com', 'email_format');
   }
   return email;

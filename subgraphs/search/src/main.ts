@@ -13,7 +13,11 @@ import {
 import { createSearchSubgraph } from './index.js';
 
 await runService('search', async ({ config, logger }) => {
-  const db = await openDatabase({ url: config.database.url, migrate: true });
+  const db = await openDatabase({
+    ...config.database,
+    migrate: true,
+    log: (message) => logger.info(message),
+  });
   const { assertions } = identityFromConfig(config);
   const stores = await createStoresFromConfig(config, logger);
   const subgraph = await createSearchSubgraph({

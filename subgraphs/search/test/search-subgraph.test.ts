@@ -1,7 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { openDatabase, type Database } from '@foundation/db';
+import type { Database } from '@foundation/db';
+import { openTestDatabase, type TestDatabase } from '@foundation/db/testing';
 import { createMemoryEventBus, type EventBus } from '@foundation/platform';
 import {
   serveSubgraph,
@@ -47,14 +45,14 @@ describe('UserIndex', () => {
 });
 
 describe('search subgraph', () => {
-  let dir: string;
+  let testDb: TestDatabase;
   let db: Database;
   let events: EventBus;
   let client: SubgraphClient;
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), 'search-subgraph-'));
-    db = await openDatabase({ url: `file:${path.join(dir, 'test.db')}`, migrate: true });
+    testDb = await openTestDatabase();
+    db = testDb.db;
     for (let i = 0; i < 25; i++) {
       await db.prisma.user.create({
         data: { username: `tester${i}`, email: `t${i}@example.com`, displayName: `Test User ${i}` },
@@ -75,8 +73,7 @@ describe('search subgraph', () => {
 
   afterAll(async () => {
     await client?.close();
-    await db?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await testDb?.close();
   });
 
   type Page = {

@@ -1,10 +1,11 @@
-import type { Database, User } from '@foundation/db';
+import { isDatabaseUnavailable, type Database, type User } from '@foundation/db';
 import {
   createCacheAside,
   createMemoryCache,
   createMetrics,
   createSubgraph,
   type Cache,
+  registerDbPoolGauges,
   type EventBus,
   type IdentityAssertions,
   type Logger,
@@ -31,8 +32,8 @@ function decodeUser(raw: string): User {
 }
 
 /** Builds the user subgraph (profiles, the `User` entity) without listening. */
-export function createUserSubgraph(options: UserSubgraphOptions): Promise<Subgraph> {
-  const { prisma } = options.db;
+export async function createUserSubgraph(options: UserSubgraphOptions): Promise<Subgraph> {
+  const { db } = options;
   const metrics = createMetrics({ service: 'user' });
   const userCache = createCacheAside<User>({
     cache: options.cache ?? createMemoryCache(),
@@ -43,18 +44,28 @@ export function createUserSubgraph(options: UserSubgraphOptions): Promise<Subgra
     registry: metrics.registry,
     logger: options.logger,
   });
-  return createSubgraph({
+  const subgraph = await createSubgraph({
     name: 'user',
     metrics,
     resolvers,
     logger: options.logger,
     assertions: options.assertions,
+    ready: () => db.ping(),
+    isUnavailable: isDatabaseUnavailable,
     context: (base) => ({
       ...base,
-      prisma,
+      prisma: db.prisma,
       events: options.events,
       userCache,
-      userById: createUserLoader(prisma, userCache),
+      // The caller's own record comes from the primary: they may have just written it
+      // (register, updateProfile) and a replica may not have it yet.
+      userById: createUserLoader(
+        db,
+        userCache,
+        base.principal.kind === 'user' ? base.principal.userId : null,
+      ),
     }),
   });
+  registerDbPoolGauges(subgraph.metrics, () => db.poolStats());
+  return subgraph;
 }

@@ -9,7 +9,11 @@ import {
 import { createUserSubgraph } from './index.js';
 
 await runService('user', async ({ config, logger }) => {
-  const db = await openDatabase({ url: config.database.url, migrate: true });
+  const db = await openDatabase({
+    ...config.database,
+    migrate: true,
+    log: (message) => logger.info(message),
+  });
   const { assertions } = identityFromConfig(config);
   const stores = await createStoresFromConfig(config, logger);
   const subgraph = await createUserSubgraph({

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { PrismaClient, User } from '@foundation/db';
+import type { Database, User } from '@foundation/db';
 import {
   type CacheAside,
   decodeCursor,
@@ -20,19 +20,31 @@ const cursorKind = 'user';
 const maxDisplayNameLength = 64;
 
 /**
+/**
  * All the users a request asks for by id, in the order asked: from the cache, and the
- * misses in one query (a request's ids are batched by DataLoader).
+ * misses in one query (a request's ids are batched by DataLoader). `ownId` (the caller's)
+ * is read from the primary, past the cache, so a user always sees their own latest writes
+ * (read-your-writes); everyone else may come from the cache or a replica.
  */
 export function createUserLoader(
-  prisma: PrismaClient,
+  db: Pick<Database, 'prisma' | 'primary'>,
   cache: CacheAside<User>,
+  ownId: string | null = null,
 ): DataLoader<string, User | null> {
-  return new DataLoader((ids) =>
-    cache.getMany(ids, async (missing) => {
-      const rows = await prisma.user.findMany({ where: { id: { in: missing } } });
-      return new Map(rows.map((row) => [row.id, row]));
-    }),
-  );
+  return new DataLoader(async (ids) => {
+    const others = ids.filter((id) => id !== ownId);
+    const [own, rest] = await Promise.all([
+      ownId !== null && ids.includes(ownId)
+        ? db.primary.user.findUnique({ where: { id: ownId } })
+        : null,
+      cache.getMany(others, async (missing) => {
+        const rows = await db.prisma.user.findMany({ where: { id: { in: missing } } });
+        return new Map(rows.map((row) => [row.id, row]));
+      }),
+    ]);
+    const byId = new Map(others.map((id, i) => [id, rest[i] ?? null]));
+    return ids.map((id) => (id === ownId ? own : (byId.get(id) ?? null)));
+  });
 }
 
 /**
@@ -84,7 +96,12 @@ export const resolvers: Resolvers = {
       }
       const user = await ctx.prisma.user
         .update({ where: { id: ctx.principal.userId }, data: { displayName } })
-        .catch(() => null);
+        // Only "no such row" means the account is gone; anything else (the database down)
+        // must surface as itself, not as NOT_FOUND.
+        .catch((error: unknown) => {
+          if ((error as { code?: unknown }).code === 'P2025') return null;
+          throw error;
+        });
       if (!user) throw foundationError(ErrorCode.NOT_FOUND, 'Your account no longer exists');
       ctx.userById.clear(user.id).prime(user.id, user);
       // Every process's next read of this user goes to the database.

@@ -1,7 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { openDatabase, type Database, type User } from '@foundation/db';
+import type { Database, User } from '@foundation/db';
+import { openTestDatabase, type TestDatabase } from '@foundation/db/testing';
 import {
   createMemoryEventBus,
   snapshotOfUser,
@@ -20,7 +18,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createUserSubgraph } from '../src/index.js';
 
-let dir: string;
+let testDb: TestDatabase;
 let db: Database;
 let client: SubgraphClient;
 let events: EventBus;
@@ -28,8 +26,8 @@ const published: DomainEvent[] = [];
 const users: User[] = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'user-subgraph-'));
-  db = await openDatabase({ url: `file:${path.join(dir, 'test.db')}`, migrate: true });
+  testDb = await openTestDatabase();
+  db = testDb.db;
   for (const name of ['ada', 'grace', 'alan', 'edsger', 'barbara']) {
     users.push(
       await db.prisma.user.create({
@@ -47,8 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client?.close();
-  await db?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await testDb?.close();
 });
 
 const ada = () => testUser(users[0]!.id, 'ada');
