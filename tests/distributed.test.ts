@@ -1,9 +1,10 @@
 /**
  * What only distributed mode can show: one process per service (router, user, auth,
- * search) sharing a real redis-server, so sessions and events cross process boundaries;
- * and a Redis restart under load: authentication fails closed, fast, with
+ * search) sharing a real redis-server and mariadbd, so sessions and events cross process
+ * boundaries; and a Redis restart under load: authentication fails closed, fast, with
  * SERVICE_UNAVAILABLE, then everything recovers by itself with sessions intact.
  */
+import { openDatabase } from '@foundation/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   graphql,
@@ -58,6 +59,19 @@ describe('distributed mode', () => {
     const pids = Object.values(system.processes).map((p) => p.pid);
     expect(pids).toHaveLength(4);
     expect(new Set(pids).size).toBe(4);
+  });
+
+  it('keeps its data in the shared MariaDB, as production does', async () => {
+    const url = deployment.env['DATABASE_URL']!;
+    expect(url).toMatch(/^mysql:\/\//);
+    const { user } = await signUp('mary');
+    const db = await openDatabase({ url });
+    try {
+      const row = await db.primary.user.findUnique({ where: { id: user.id } });
+      expect(row?.username).toBe('mary');
+    } finally {
+      await db.close();
+    }
   });
 
   it('honours at the router a session the auth process created, and its logout at once', async () => {

@@ -1,12 +1,12 @@
 /**
  * Starts Foundation as real processes for end-to-end tests: free loopback ports, a
- * temporary SQLite database, JSON logs captured per process, stopped by PID.
+ * temporary database, JSON logs captured per process, stopped by PID.
  *
  * Two modes, chosen by FOUNDATION_E2E_MODE (the `e2e` and `e2e-distributed` vitest
  * projects set it): `embedded` runs the launcher (every service in one process, memory
- * stores); `distributed` runs one process per service sharing a real redis-server (stores
- * and events) and one database. FOUNDATION_E2E_DATABASE_URL replaces the temporary SQLite
- * file with another database (e.g. MariaDB).
+ * stores, a temporary SQLite file); `distributed` runs one process per service sharing a
+ * real redis-server (stores and events) and a real mariadbd, as production does.
+ * FOUNDATION_E2E_DATABASE_URL names another database instead of either.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +14,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '@foundation/platform';
-import { skipUnlessInstalled, startRedis, type RedisServer } from '@foundation/test-servers';
+import {
+  skipUnlessInstalled,
+  startMariaDb,
+  startRedis,
+  type MariaDbServer,
+  type RedisServer,
+} from '@foundation/test-servers';
 
 /** How the system under test runs. */
 export type E2eMode = 'embedded' | 'distributed';
@@ -132,19 +138,23 @@ export interface Deployment {
   mode: E2eMode;
   /** The shared Redis, in distributed mode. */
   redis?: RedisServer;
-  /** Stops the Redis and removes the temporary files. */
+  /** The shared MariaDB, in distributed mode (unless FOUNDATION_E2E_DATABASE_URL names one). */
+  mariadb?: MariaDbServer;
+  /** Stops the servers and removes the temporary files. */
   cleanup(): Promise<void>;
 }
 
 /**
  * Picks free ports and a database for a deployment; in distributed mode also starts a
- * redis-server (with persistence, as production would run it) and points the stores at it.
+ * redis-server (with persistence, as production would run it) and a mariadbd, and points
+ * the stores and the database at them, as a production deployment is laid out.
  */
 export async function planDeployment(
   extraEnv: Record<string, string> = {},
   mode: E2eMode = e2eMode,
 ): Promise<Deployment> {
   let redis: RedisServer | undefined;
+  let mariadb: MariaDbServer | undefined;
   const backend: Record<string, string> = {};
   if (mode === 'distributed') {
     if (skipUnlessInstalled('redis-server', 'redis-server')) {
@@ -153,6 +163,19 @@ export async function planDeployment(
     redis = await startRedis({ persistence: true });
     backend['FOUNDATION_STORES__BACKEND'] = 'redis';
     backend['REDIS_URL'] = redis.url;
+    if (!process.env['FOUNDATION_E2E_DATABASE_URL']) {
+      if (skipUnlessInstalled('mariadbd', 'mariadb-server')) {
+        await redis.dispose();
+        throw new Error('distributed mode needs mariadbd: apt-get install -y mariadb-server');
+      }
+      try {
+        mariadb = await startMariaDb();
+      } catch (err) {
+        await redis.dispose();
+        throw err;
+      }
+      backend['DATABASE_URL'] = mariadb.url;
+    }
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'foundation-e2e-'));
   const [gateway, service, user, auth, search] = await Promise.all([
@@ -192,8 +215,9 @@ export async function planDeployment(
     env,
     mode,
     ...(redis ? { redis } : {}),
+    ...(mariadb ? { mariadb } : {}),
     async cleanup() {
-      await redis?.dispose();
+      await Promise.all([redis?.dispose(), mariadb?.dispose()]);
       rmSync(dir, { recursive: true, force: true });
     },
   };
