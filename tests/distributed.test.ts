@@ -54,11 +54,18 @@ const searchFor = async (query: string) => {
   return res.data?.search.edges.map((e) => e.node.username);
 };
 
+const routerStatus = async (path: string) =>
+  (await fetch(deployment.routerUrl.replace(/\/graphql$/, path))).status;
+
 describe('distributed mode', () => {
   it('runs each service in its own process', () => {
     const pids = Object.values(system.processes).map((p) => p.pid);
     expect(pids).toHaveLength(4);
     expect(new Set(pids).size).toBe(4);
+  });
+
+  it('reports the router ready once its stores and database answer', async () => {
+    expect(await routerStatus('/ready')).toBe(200);
   });
 
   it('keeps its data in the shared MariaDB, as production does', async () => {
@@ -149,12 +156,16 @@ describe('Redis restarted under load', () => {
       '{ users(first: 1) { totalCount } }',
     );
     expect(anonymous.errors).toBeUndefined();
+    // The router says it cannot authenticate, so a load balancer takes it out; it still lives.
+    await expect.poll(() => routerStatus('/ready'), { timeout: 5_000 }).toBe(503);
+    expect(await routerStatus('/health')).toBe(200);
 
     await deployment.redis!.restart(); // same port and data directory
     // No process restarted: the clients reconnect, and the session was persisted.
     await expect
       .poll(async () => (await me(token)).data, { timeout: 15_000, interval: 200 })
       .toEqual({ me: { username: 'evelyn' } });
+    await expect.poll(() => routerStatus('/ready'), { timeout: 5_000 }).toBe(200);
     loading = false;
     await load;
 

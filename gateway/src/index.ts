@@ -161,10 +161,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       requestId: info.requestId,
       logger: info.logger,
     });
+  // Ready when the router can authenticate: the stores (sessions, revocations) answer and
+  // the database (API keys) does. Liveness (`/health`) does not depend on them.
+  const ready = async () => options.stores.ready() && (await options.db.ping());
   const listener = createGraphQLRequestListener<GatewayContext>({
     apollo,
     logger,
     metrics,
+    ready,
     context: contextFor(({ req }) => authenticator.publicCaller(req.headers)),
     intercept: subscriptions.intercept.public,
   });
@@ -172,6 +176,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     apollo,
     logger,
     metrics,
+    ready,
     context: contextFor(({ req }) => authenticator.serviceCaller(req.headers)),
     intercept: subscriptions.intercept.service,
   });

@@ -26,6 +26,8 @@ export interface Stores {
   cache: Cache;
   /** Domain events: within the process (memory) or between processes (Redis). */
   events: EventBus;
+  /** Whether the backend can serve now (for `/ready`); never throws, never waits. */
+  ready(): boolean;
   /** Releases connections; the stores must not be used afterwards. */
   close(): Promise<void>;
 }
@@ -45,6 +47,7 @@ export function createMemoryStores(options: MemoryStoresOptions = {}): Stores {
     rateLimiters: createMemoryRateLimiterStore(),
     cache: createMemoryCache(),
     events: createMemoryEventBus(logger),
+    ready: () => true,
     close: async () => {},
   };
 }

@@ -41,6 +41,8 @@ export async function createRedisStores(options: RedisStoresOptions): Promise<St
       rateLimiters: createRedisRateLimiterStore({ client, keyPrefix }),
       cache: createRedisCache({ client, keyPrefix }),
       events,
+      // Both connections up: commands work and events arrive.
+      ready: () => client.status === 'ready' && subscribed.status === 'ready',
       async close() {
         await events.close();
         // QUIT lets replies in flight arrive; a dead connection is simply dropped.
