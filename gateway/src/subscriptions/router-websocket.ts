@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ExecutionArgs, ExecutionResult, GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
 import {
   API_KEY_HEADER,
+  createWebSocketEndpoint,
   ErrorCode,
   foundationError,
   headerReader,
@@ -53,115 +54,101 @@ interface Connection {
  * socket with 4403 and the reason.
  */
 export function createRouterWebSocket(options: RouterWebSocketOptions): UpgradeHandler {
-  const path = options.path ?? '/graphql';
   const { hub, metrics, logger } = options;
-  // Messages are operations: the same 1 MiB bound as HTTP request bodies, not ws's 100 MiB.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1_048_576 });
   const connections = new WeakMap<object, Connection>();
   const byContext = new WeakMap<object, { connection: Connection; id: string }>();
-  wss.on('connection', (socket) => {
-    metrics.connections.inc({ protocol: 'graphql-ws' });
-    socket.once('close', () => metrics.connections.dec({ protocol: 'graphql-ws' }));
-  });
-  const disposable = useServer<Record<string, unknown> | undefined>(
-    {
-      schema: () => options.schema(),
-      async onConnect(ctx) {
-        const read = headerReader(ctx.extra.request, ctx.connectionParams);
-        const headers: IncomingHttpHeaders = {};
-        const authorization = read('authorization');
-        const apiKey = read(API_KEY_HEADER);
-        if (authorization) headers.authorization = authorization;
-        if (apiKey) headers[API_KEY_HEADER] = apiKey;
-        const requestId = randomUUID();
-        try {
-          const principal = await options.authenticate(headers);
-          connections.set(ctx, {
-            context: {
-              principal,
-              client: clientOf(ctx.extra.request),
-              requestId,
-              logger: logger.child({ reqId: requestId }),
-            },
-            watch: createCredentialWatch({
-              principal,
-              recheck: () => options.authenticate(headers),
-              recheckIntervalMs: options.recheckIntervalMs,
-            }),
-            subscriptions: new Set(),
+  const serve = (wss: WebSocketServer) => {
+    wss.on('connection', (socket) => {
+      metrics.connections.inc({ protocol: 'graphql-ws' });
+      socket.once('close', () => metrics.connections.dec({ protocol: 'graphql-ws' }));
+    });
+    return useServer<Record<string, unknown> | undefined>(
+      {
+        schema: () => options.schema(),
+        async onConnect(ctx) {
+          const read = headerReader(ctx.extra.request, ctx.connectionParams);
+          const headers: IncomingHttpHeaders = {};
+          const authorization = read('authorization');
+          const apiKey = read(API_KEY_HEADER);
+          if (authorization) headers.authorization = authorization;
+          if (apiKey) headers[API_KEY_HEADER] = apiKey;
+          const requestId = randomUUID();
+          try {
+            const principal = await options.authenticate(headers);
+            connections.set(ctx, {
+              context: {
+                principal,
+                client: clientOf(ctx.extra.request),
+                requestId,
+                logger: logger.child({ reqId: requestId }),
+              },
+              watch: createCredentialWatch({
+                principal,
+                recheck: () => options.authenticate(headers),
+                recheckIntervalMs: options.recheckIntervalMs,
+              }),
+              subscriptions: new Set(),
+            });
+            return true;
+          } catch (err) {
+            const message = (err as Error).message || 'Unauthenticated';
+            logger.info({ reqId: requestId, reason: message }, 'graphql-ws connection refused');
+            // Close reasons are at most 123 bytes.
+            ctx.extra.socket.close(4403, Buffer.from(message).subarray(0, 120).toString());
+            return false;
+          }
+        },
+        onClose(ctx) {
+          connections.get(ctx)?.watch.stop();
+        },
+        context(ctx, id) {
+          const connection = connections.get(ctx);
+          if (!connection) throw new Error('graphql-ws context before connection_init');
+          // One object per operation, so the operation can be found from its context.
+          const context: GatewayContext = { ...connection.context };
+          byContext.set(context, { connection, id });
+          return context;
+        },
+        async execute(args) {
+          return options.execute(args);
+        },
+        subscribe(args) {
+          const owner = byContext.get(args.contextValue as object);
+          if (!owner) throw new Error('subscription without a connection');
+          const { connection, id } = owner;
+          if (connection.subscriptions.size >= options.maxPerConnection) {
+            return {
+              errors: [
+                foundationError(
+                  ErrorCode.RATE_LIMITED,
+                  `Too many open subscriptions on this connection (at most ${options.maxPerConnection})`,
+                  { retryAfterSeconds: 1, limit: options.maxPerConnection },
+                ),
+              ],
+            };
+          }
+          const result = hub.subscribe({
+            document: args.document,
+            operationName: args.operationName ?? undefined,
+            variables: args.variableValues ?? {},
+            context: args.contextValue as GatewayContext,
+            credential: connection.watch,
           });
-          return true;
-        } catch (err) {
-          const message = (err as Error).message || 'Unauthenticated';
-          logger.info({ reqId: requestId, reason: message }, 'graphql-ws connection refused');
-          // Close reasons are at most 123 bytes.
-          ctx.extra.socket.close(4403, Buffer.from(message).subarray(0, 120).toString());
-          return false;
-        }
+          if (Symbol.asyncIterator in result) connection.subscriptions.add(id);
+          return result;
+        },
+        onComplete(ctx, id) {
+          connections.get(ctx)?.subscriptions.delete(id);
+        },
       },
-      onClose(ctx) {
-        connections.get(ctx)?.watch.stop();
-      },
-      context(ctx, id) {
-        const connection = connections.get(ctx);
-        if (!connection) throw new Error('graphql-ws context before connection_init');
-        // One object per operation, so the operation can be found from its context.
-        const context: GatewayContext = { ...connection.context };
-        byContext.set(context, { connection, id });
-        return context;
-      },
-      async execute(args) {
-        return options.execute(args);
-      },
-      subscribe(args) {
-        const owner = byContext.get(args.contextValue as object);
-        if (!owner) throw new Error('subscription without a connection');
-        const { connection, id } = owner;
-        if (connection.subscriptions.size >= options.maxPerConnection) {
-          return {
-            errors: [
-              foundationError(
-                ErrorCode.RATE_LIMITED,
-                `Too many open subscriptions on this connection (at most ${options.maxPerConnection})`,
-                { retryAfterSeconds: 1, limit: options.maxPerConnection },
-              ),
-            ],
-          };
-        }
-        const result = hub.subscribe({
-          document: args.document,
-          operationName: args.operationName ?? undefined,
-          variables: args.variableValues ?? {},
-          context: args.contextValue as GatewayContext,
-          credential: connection.watch,
-        });
-        if (Symbol.asyncIterator in result) connection.subscriptions.add(id);
-        return result;
-      },
-      onComplete(ctx, id) {
-        connections.get(ctx)?.subscriptions.delete(id);
-      },
-    },
-    wss,
-    options.keepAliveMs,
-  );
-  let closed = false;
-  return {
-    handleUpgrade(req, socket, head) {
-      const pathname = (req.url ?? '/').split('?', 1)[0];
-      if (pathname !== path) {
-        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-        return;
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-    },
-    closeAll() {
-      if (closed) return;
-      closed = true;
-      for (const client of wss.clients) client.close(1001, 'Router is shutting down');
-      Promise.resolve(disposable.dispose()).catch((err: unknown) =>
-        logger.warn({ err }, 'could not close the WebSocket server'),
-      );
-    },
+      wss,
+      options.keepAliveMs,
+    );
   };
+  return createWebSocketEndpoint({
+    path: options.path ?? '/graphql',
+    logger,
+    shutdownReason: 'Router is shutting down',
+    serve,
+  });
 }

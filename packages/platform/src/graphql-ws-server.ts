@@ -30,6 +30,47 @@ export interface SubgraphWebSocketOptions<TContext extends SubgraphContext> {
   keepAliveMs?: number;
 }
 
+/** What {@link createWebSocketEndpoint} needs. */
+export interface WebSocketEndpointOptions {
+  /** Path served; upgrades elsewhere get 404. */
+  path: string;
+  logger: Logger;
+  /** Close reason sent to clients on shutdown (close code 1001). */
+  shutdownReason: string;
+  /** Attaches the protocol (graphql-ws `useServer`) to the socket server; returns its disposer. */
+  serve: (wss: WebSocketServer) => { dispose(): void | Promise<void> };
+}
+
+/**
+ * The plumbing every graphql-ws endpoint here shares: a socket server bound to one path of
+ * a listener, messages bounded like HTTP bodies, and a polite, idempotent shutdown.
+ */
+export function createWebSocketEndpoint(options: WebSocketEndpointOptions): UpgradeHandler {
+  const { path, logger } = options;
+  // Messages are operations: the same 1 MiB bound as HTTP request bodies, not ws's 100 MiB.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1_048_576 });
+  const disposable = options.serve(wss);
+  let closed = false;
+  return {
+    handleUpgrade(req, socket, head) {
+      const pathname = (req.url ?? '/').split('?', 1)[0];
+      if (pathname !== path) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    },
+    closeAll() {
+      if (closed) return;
+      closed = true;
+      for (const client of wss.clients) client.close(1001, options.shutdownReason);
+      Promise.resolve(disposable.dispose()).catch((err: unknown) =>
+        logger.warn({ err }, 'could not close the WebSocket server'),
+      );
+    },
+  };
+}
+
 interface Identity {
   principal: Principal;
   client: ClientInfo;
@@ -46,63 +87,48 @@ interface Identity {
 export function createSubgraphWebSocket<TContext extends SubgraphContext>(
   options: SubgraphWebSocketOptions<TContext>,
 ): UpgradeHandler {
-  const path = options.path ?? '/graphql';
-  // Messages are operations: the same 1 MiB bound as HTTP request bodies, not ws's 100 MiB.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1_048_576 });
   const identities = new WeakMap<object, Identity>();
-  const disposable = useServer<Record<string, unknown> | undefined>(
-    {
-      schema: options.schema,
-      async onConnect(ctx) {
-        const read = headerReader(ctx.extra.request, ctx.connectionParams);
-        try {
-          const principal = await options.assertions.verify(read(IDENTITY_ASSERTION_HEADER));
-          const requestId = read(REQUEST_ID_HEADER) ?? randomUUID();
-          identities.set(ctx, {
-            principal,
-            requestId,
-            client: {
-              ip: read(CLIENT_IP_HEADER) ?? null,
-              userAgent: read(CLIENT_USER_AGENT_HEADER) ?? null,
-            },
+  const serve = (wss: WebSocketServer) =>
+    useServer<Record<string, unknown> | undefined>(
+      {
+        schema: options.schema,
+        async onConnect(ctx) {
+          const read = headerReader(ctx.extra.request, ctx.connectionParams);
+          try {
+            const principal = await options.assertions.verify(read(IDENTITY_ASSERTION_HEADER));
+            const requestId = read(REQUEST_ID_HEADER) ?? randomUUID();
+            identities.set(ctx, {
+              principal,
+              requestId,
+              client: {
+                ip: read(CLIENT_IP_HEADER) ?? null,
+                userAgent: read(CLIENT_USER_AGENT_HEADER) ?? null,
+              },
+            });
+            return true;
+          } catch {
+            options.logger.warn('graphql-ws connection without a valid identity assertion');
+            return false;
+          }
+        },
+        context(ctx, id) {
+          const identity = identities.get(ctx);
+          if (!identity) throw new Error('graphql-ws context before connection_init');
+          return options.context({
+            ...identity,
+            logger: options.logger.child({ reqId: identity.requestId, op: id }),
           });
-          return true;
-        } catch {
-          options.logger.warn('graphql-ws connection without a valid identity assertion');
-          return false;
-        }
+        },
       },
-      context(ctx, id) {
-        const identity = identities.get(ctx);
-        if (!identity) throw new Error('graphql-ws context before connection_init');
-        return options.context({
-          ...identity,
-          logger: options.logger.child({ reqId: identity.requestId, op: id }),
-        });
-      },
-    },
-    wss,
-    options.keepAliveMs ?? 12_000,
-  );
-  let closed = false;
-  return {
-    handleUpgrade(req, socket, head) {
-      const pathname = (req.url ?? '/').split('?', 1)[0];
-      if (pathname !== path) {
-        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-        return;
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-    },
-    closeAll() {
-      if (closed) return;
-      closed = true;
-      for (const client of wss.clients) client.close(1001, 'Server is shutting down');
-      Promise.resolve(disposable.dispose()).catch((err: unknown) =>
-        options.logger.warn({ err }, 'could not close the WebSocket server'),
-      );
-    },
-  };
+      wss,
+      options.keepAliveMs ?? 12_000,
+    );
+  return createWebSocketEndpoint({
+    path: options.path ?? '/graphql',
+    logger: options.logger,
+    shutdownReason: 'Server is shutting down',
+    serve,
+  });
 }
 
 /**
