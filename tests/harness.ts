@@ -10,11 +10,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '@foundation/platform';
 import {
+  freePort,
   skipUnlessInstalled,
   startMariaDb,
   startRedis,
@@ -29,15 +29,7 @@ export type E2eMode = 'embedded' | 'distributed';
 export const e2eMode: E2eMode =
   process.env['FOUNDATION_E2E_MODE'] === 'distributed' ? 'distributed' : 'embedded';
 
-/** A free TCP port on loopback (the OS picks it; we release it for the process to take). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+export { freePort };
 
 /** One parsed JSON log line. */
 export type LogLine = Record<string, unknown> & { msg?: string; service?: string; reqId?: string };

@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, ServerProcess, waitUntil } from './server-process.js';
+import { freePort, askPort, ServerProcess, waitUntil } from './server-process.js';
 
 const run = promisify(execFile);
 
@@ -26,18 +25,7 @@ export interface MariaDbServer {
 }
 
 /** Resolves true once the server sends its handshake on the port. */
-function handshake(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('data', () => done(true));
-  });
-}
+const handshake = async (port: number) => (await askPort(port)) !== null;
 
 /**
  * Initialises a data directory with `mariadb-install-db` and runs `mariadbd` on a free

@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, ServerProcess, waitUntil } from './server-process.js';
+import { freePort, askPort, ServerProcess, waitUntil } from './server-process.js';
 
 const run = promisify(execFile);
 
@@ -30,19 +29,8 @@ export interface RedisServerOptions {
 }
 
 /** Sends PING and waits for PONG, without a client library. */
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
-  });
-}
+const ping = async (port: number) =>
+  (await askPort(port, 'PING\r\n'))?.startsWith('+PONG') ?? false;
 
 /** Starts `redis-server` on a free loopback port in a temporary directory. */
 export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
@@ -104,20 +92,8 @@ export interface RedisSentinel {
 }
 
 /** Asks `port` a raw command and returns the whole first reply chunk. */
-function ask(port: number, command: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.setTimeout(1_000, () => {
-      socket.destroy();
-      resolve('');
-    });
-    socket.once('error', () => resolve(''));
-    socket.once('connect', () => socket.write(`${command}\r\n`));
-    socket.once('data', (data) => {
-      socket.destroy();
-      resolve(data.toString());
-    });
-  });
+async function ask(port: number, command: string): Promise<string> {
+  return (await askPort(port, `${command}\r\n`)) ?? '';
 }
 
 /**

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /** A free TCP port on loopback (the OS picks it; we release it for the server to take). */
 export async function freePort(): Promise<number> {
@@ -9,6 +9,25 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (address === null || typeof address === 'string') throw new Error('no free port');
   return address.port;
+}
+
+/**
+ * Connects to a loopback port, optionally writes `send`, and resolves the first chunk the
+ * server answers as text, or null on error, refusal or 1 s of silence. Lets the harness
+ * talk to a server without its client library.
+ */
+export function askPort(port: number, send?: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const done = (reply: string | null) => {
+      socket.destroy();
+      resolve(reply);
+    };
+    socket.setTimeout(1_000, () => done(null));
+    socket.once('error', () => done(null));
+    if (send !== undefined) socket.once('connect', () => socket.write(send));
+    socket.once('data', (data) => done(data.toString()));
+  });
 }
 
 /** Whether `binary` can be run here (found on PATH or at its absolute path). */
