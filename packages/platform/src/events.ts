@@ -59,31 +59,55 @@ export interface EventBus {
   ): () => void;
 }
 
+type Handler = (event: DomainEvent) => void | Promise<void>;
+
+/** The subscriber side every {@link EventBus} shares: handlers by type, isolated delivery. */
+export interface EventHandlers {
+  subscribe: EventBus['subscribe'];
+  /**
+   * Runs each handler of `event.type` on a later microtask (never on the caller's stack); a
+   * failing handler is logged without affecting the others.
+   */
+  deliver(event: DomainEvent): void;
+  /** Drops every handler. */
+  clear(): void;
+}
+
+/** A handler registry for an {@link EventBus} implementation. */
+export function createEventHandlers(logger: Logger): EventHandlers {
+  const handlers = new Map<DomainEventType, Set<Handler>>();
+  return {
+    subscribe(type, handler) {
+      const set = handlers.get(type) ?? new Set();
+      handlers.set(type, set);
+      const wrapped = handler as Handler;
+      set.add(wrapped);
+      return () => set.delete(wrapped);
+    },
+    deliver(event) {
+      for (const handler of handlers.get(event.type) ?? []) {
+        Promise.resolve()
+          .then(() => handler(event))
+          .catch((err: unknown) =>
+            logger.error({ err, event: event.type }, 'event handler failed'),
+          );
+      }
+    },
+    clear: () => handlers.clear(),
+  };
+}
+
 /**
  * In-process event bus. Delivery is asynchronous (a publisher never runs subscriber code on
  * its own stack) and a failing handler is logged without affecting others.
  */
 export function createMemoryEventBus(logger: Logger): EventBus {
-  const handlers = new Map<DomainEventType, Set<(event: DomainEvent) => void | Promise<void>>>();
+  const handlers = createEventHandlers(logger);
   return {
     async publish(event) {
-      for (const handler of handlers.get(event.type) ?? []) {
-        queueMicrotask(() => {
-          Promise.resolve()
-            .then(() => handler(event))
-            .catch((err: unknown) =>
-              logger.error({ err, event: event.type }, 'event handler failed'),
-            );
-        });
-      }
+      handlers.deliver(event);
     },
-    subscribe(type, handler) {
-      const set = handlers.get(type) ?? new Set();
-      handlers.set(type, set);
-      const wrapped = handler as (event: DomainEvent) => void | Promise<void>;
-      set.add(wrapped);
-      return () => set.delete(wrapped);
-    },
+    subscribe: handlers.subscribe,
   };
 }
 

@@ -1,8 +1,8 @@
 import { Cluster } from 'ioredis';
 import {
+  createEventHandlers,
   isDomainEventType,
   type DomainEvent,
-  type DomainEventType,
   type EventBus,
 } from '../../events.js';
 import type { Logger } from '../../logger.js';
@@ -34,7 +34,7 @@ export interface RedisEventBus extends EventBus {
 export async function createRedisEventBus(options: RedisEventBusOptions): Promise<RedisEventBus> {
   const { client, subscriber, logger } = options;
   const channel = `${options.keyPrefix}events`;
-  const handlers = new Map<DomainEventType, Set<(event: DomainEvent) => void | Promise<void>>>();
+  const handlers = createEventHandlers(logger);
 
   const onMessage = (from: string, message: string) => {
     if (from !== channel) return;
@@ -48,11 +48,7 @@ export async function createRedisEventBus(options: RedisEventBusOptions): Promis
       logger.warn({ err }, 'ignored a malformed domain event');
       return;
     }
-    for (const handler of handlers.get(event.type) ?? []) {
-      Promise.resolve()
-        .then(() => handler(event))
-        .catch((err: unknown) => logger.error({ err, event: event.type }, 'event handler failed'));
-    }
+    handlers.deliver(event);
   };
   // On a Cluster, plain PUBLISH reaches a subscriber through whichever node took it, so two
   // events of one publisher can arrive swapped; sharded pub/sub routes a channel through
@@ -70,13 +66,7 @@ export async function createRedisEventBus(options: RedisEventBusOptions): Promis
         sharded ? client.spublish(channel, message) : client.publish(channel, message),
       );
     },
-    subscribe(type, handler) {
-      const set = handlers.get(type) ?? new Set();
-      handlers.set(type, set);
-      const wrapped = handler as (event: DomainEvent) => void | Promise<void>;
-      set.add(wrapped);
-      return () => set.delete(wrapped);
-    },
+    subscribe: handlers.subscribe,
     async close() {
       subscriber.off(messageEvent, onMessage);
       handlers.clear();
