@@ -89,6 +89,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       const configured = urls.get(name) ?? url;
       if (!configured)
         throw new Error(`No URL for subgraph "${name}": add subgraphs.${name}.url to config`);
+      // A supergraph reload asks again for every subgraph: keep the one we have (and its
+      // warm connection pool) rather than leak a pool per reload.
+      const existing = dataSources.get(name);
+      if (existing?.url === configured) return existing;
+      void existing?.close();
       const dataSource = new SubgraphDataSource({
         name,
         url: configured,

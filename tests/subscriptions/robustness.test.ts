@@ -191,6 +191,14 @@ describe('subscription failure cases', () => {
     });
     expect(await sub.ended).toBeUndefined();
     await sub.close();
+    // Queries go on after the reload, through the data sources the router kept.
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ users(first: 1) { totalCount } }' }),
+    });
+    const body = (await res.json()) as { data?: { users?: { totalCount: number } } };
+    expect(body.data?.users?.totalCount).toBeGreaterThanOrEqual(0);
   });
 
   it('leaves no subscription open on the subgraph once clients go away', async () => {
