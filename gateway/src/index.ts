@@ -23,7 +23,9 @@ import {
 import { createApiKeyVerifier } from './api-keys.js';
 import { createAuthenticator } from './authenticate.js';
 import type { GatewayContext } from './context.js';
-import { installResultShaping } from './result-shaping.js';
+import { installFastExecution } from './apollo-internals.js';
+import { executeQueryPlan } from './plan-executor.js';
+import { computeResponse } from './result-shaping.js';
 import { SubgraphDataSource } from './subgraph-data-source.js';
 import { supergraphFromFile } from './supergraph-file.js';
 import { clientOf } from './subscriptions/client-info.js';
@@ -80,9 +82,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   // usage telemetry to Apollo's servers from every router. Foundation's routers talk only to
   // their subgraphs; an operator who wants it sets APOLLO_TELEMETRY_DISABLED=false.
   process.env['APOLLO_TELEMETRY_DISABLED'] ??= 'true';
-  // Apollo's executor shapes every result with our equivalent, faster walk (same output,
-  // tested against Apollo's); on an unverified @apollo/gateway release it keeps its own.
-  installResultShaping((message) => logger.warn(message));
+  // Apollo's gateway walks plans and shapes results with our equivalent, faster code (same
+  // output, tested against Apollo's); on an unverified @apollo/gateway release, its own.
+  installFastExecution({ executeQueryPlan, computeResponse }, (message) => logger.warn(message));
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(
       path.resolve(repoRoot, config.gateway.supergraphPath),

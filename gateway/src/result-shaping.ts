@@ -16,10 +16,8 @@
  * It must give exactly what Apollo's gives: the same data in the same key order, the same
  * errors, the same exceptions. `test/result-shaping.test.ts` compares the two on generated
  * operations and data (valid, null, missing, mistyped, with bad `__typename`s), and on the
- * benchmark's TestQuery. {@link installResultShaping} puts it in place of Apollo's function
- * for the @apollo/gateway versions that test has run against.
+ * benchmark's TestQuery. apollo-internals.ts puts it in place of Apollo's function.
  */
-import { createRequire } from 'node:module';
 import {
   ERRORS,
   isCompositeType,
@@ -50,7 +48,7 @@ import type { GraphQLError } from 'graphql';
 /** The arguments of Apollo's `computeResponse` (dist/resultShaping.d.ts). */
 export interface ComputeResponseArgs {
   operation: Operation;
-  variables?: Record<string, unknown>;
+  variables?: Record<string, unknown> | undefined;
   input: Record<string, unknown> | null | undefined;
   introspectionHandling: (introspectionSelection: Selection) => unknown;
 }
@@ -454,49 +452,4 @@ export function computeResponse({
     schema.schemaDefinition.rootType(operation.rootKind)!,
   );
   return { data: bubbled ? null : data, errors: shaper.errors };
-}
-
-/** The @apollo/gateway releases whose `computeResponse` the equivalence tests ran against. */
-export const verifiedGatewayVersions = ['2.14.4'];
-
-interface ResultShapingModule {
-  computeResponse: (args: ComputeResponseArgs) => ComputeResponseResult;
-}
-
-const require = createRequire(import.meta.url);
-
-/** Apollo's own `computeResponse`, as @apollo/gateway ships it. */
-export const apolloComputeResponse = (
-  require('@apollo/gateway/dist/resultShaping.js') as ResultShapingModule
-).computeResponse;
-
-/**
- * Makes @apollo/gateway's query plan executor shape results with {@link computeResponse}
- * (it reads the function from its module's exports at each call). Does nothing, and says
- * why, on a release the equivalence tests have not run against. Idempotent; returns
- * whether the fast shaping is in place.
- */
-export function installResultShaping(warn: (message: string) => void): boolean {
-  const { version } = require('@apollo/gateway/package.json') as { version: string };
-  const module = require('@apollo/gateway/dist/resultShaping.js') as ResultShapingModule;
-  if (module.computeResponse === computeResponse) return true;
-  if (
-    !verifiedGatewayVersions.includes(version) ||
-    module.computeResponse !== apolloComputeResponse
-  ) {
-    warn(
-      `@apollo/gateway ${version} is not one the result shaping was verified against ` +
-        `(${verifiedGatewayVersions.join(', ')}); using Apollo's own, which is slower. ` +
-        'Run gateway/test/result-shaping.test.ts against it and add the version.',
-    );
-    return false;
-  }
-  module.computeResponse = computeResponse;
-  return true;
-}
-
-/** Puts Apollo's own `computeResponse` back (for tests that compare the two). */
-export function uninstallResultShaping(): void {
-  (require('@apollo/gateway/dist/resultShaping.js') as ResultShapingModule).computeResponse =
-    apolloComputeResponse;
 }

@@ -1,0 +1,257 @@
+/**
+ * The router's plan executor and result shaping must answer exactly as @apollo/gateway's
+ * own `executeQueryPlan` and `computeResponse` do. One router over real HTTP subgraphs
+ * runs every operation twice, once with Apollo's functions in place and once with ours
+ * (apollo-internals.ts switches them), and the answers are compared byte for byte: data,
+ * errors with their paths and codes, extensions. The subgraphs misbehave on purpose: field
+ * errors inside entity calls, short `_entities` lists, timeouts, and seeded random damage to
+ * their answers (nulls, wrong types, missing keys, bad `__typename`s).
+ */
+import { createHash } from 'node:crypto';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { anonymous, createFormatError, createIdentityAssertions } from '@foundation/platform';
+import { testLogger } from '@foundation/platform/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { apollo, useExecution } from '../src/apollo-internals.js';
+import type { GatewayContext } from '../src/context.js';
+import { executeQueryPlan } from '../src/plan-executor.js';
+import { computeResponse } from '../src/result-shaping.js';
+import { SubgraphDataSource } from '../src/subgraph-data-source.js';
+import { faults, fixtureSchemas, fixtureSupergraph } from './support/federation-fixture.js';
+import { startTestSubgraphs, type TestSubgraphs } from './support/subgraph-server.js';
+
+const logger = testLogger();
+const assertions = createIdentityAssertions({ secret: 'x'.repeat(48), ttlSeconds: 60 });
+const timeoutMs = 300;
+const foundation = { executeQueryPlan, computeResponse };
+
+let subgraphs: TestSubgraphs;
+let server: ApolloServer<GatewayContext>;
+const dataSources: SubgraphDataSource[] = [];
+/** Per test: how the subgraphs misbehave. */
+let slow: string | undefined;
+let short: string | undefined;
+let damageSeed: number | undefined;
+
+/** A small deterministic hash of a call, so both runs damage the same call the same way. */
+function seeded(text: string, seed: number) {
+  let state = createHash('sha256').update(`${seed}:${text}`).digest().readUInt32LE(0);
+  return () => {
+    state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return state / 4294967296;
+  };
+}
+
+/** Breaks some values of an answer: what a buggy subgraph could send. */
+function damage(value: unknown, next: () => number): unknown {
+  if (Array.isArray(value)) return value.map((v) => damage(v, next));
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    const roll = next();
+    if (roll < 0.04) continue; // missing
+    if (roll < 0.08) out[key] = null;
+    else if (roll < 0.1) out[key] = key === '__typename' ? 'Nope' : 42;
+    else if (roll < 0.12) out[key] = typeof v === 'string' ? true : 'text';
+    else if (roll < 0.13) out[key] = Array.isArray(v) ? {} : [];
+    else out[key] = damage(v, next);
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  subgraphs = await startTestSubgraphs({
+    schemas: fixtureSchemas(),
+    before: async (name) => {
+      if (name === slow) await new Promise((r) => setTimeout(r, timeoutMs * 2));
+    },
+    after: (name, result, body) => {
+      let out = result;
+      if (name === short && out.data)
+        out = {
+          ...out,
+          data: Object.fromEntries(
+            Object.entries(out.data).map(([k, v]) => [k, Array.isArray(v) ? v.slice(0, -1) : v]),
+          ),
+        };
+      if (damageSeed !== undefined && out.data) {
+        const next = seeded(`${name}:${JSON.stringify(body)}`, damageSeed);
+        out = { ...out, data: damage(out.data, next) as Record<string, unknown> };
+      }
+      return out;
+    },
+  });
+  const gateway = new ApolloGateway({
+    supergraphSdl: fixtureSupergraph(subgraphs.url),
+    logger,
+    buildService: ({ name, url }) => {
+      const source = new SubgraphDataSource({ name, url: url!, assertions, timeoutMs });
+      dataSources.push(source);
+      return source;
+    },
+  });
+  server = new ApolloServer<GatewayContext>({
+    gateway,
+    logger,
+    formatError: createFormatError(logger),
+    includeStacktraceInErrorResponses: false,
+  });
+  await server.start();
+});
+afterAll(async () => {
+  useExecution(apollo);
+  await server.stop();
+  await Promise.all(dataSources.map((d) => d.close()));
+  await subgraphs.close();
+});
+afterEach(() => {
+  slow = short = damageSeed = undefined;
+  faults.inStockError = faults.nameError = faults.userNameError = true;
+});
+
+let requestCounter = 0;
+async function run(query: string, variables?: Record<string, unknown>) {
+  const response = await server.executeOperation(
+    { query, ...(variables ? { variables } : {}) },
+    {
+      contextValue: {
+        principal: anonymous,
+        requestId: `req-${++requestCounter}`,
+        logger,
+        client: { ip: null, userAgent: null },
+      },
+    },
+  );
+  if (response.body.kind !== 'single') throw new Error('expected a single result');
+  return response.body.singleResult;
+}
+
+/**
+ * Apollo's answer and ours. `data` and `extensions` must be byte-identical; errors the same
+ * list, sorted, since their order follows which parallel call landed first (in Apollo too).
+ */
+async function compare(query: string, variables?: Record<string, unknown>) {
+  useExecution(apollo);
+  const reference = await run(query, variables);
+  useExecution(foundation);
+  const ours = await run(query, variables);
+  useExecution(apollo);
+  if (process.env['DEBUG_COMPARE']) console.log(JSON.stringify({ reference, ours }, null, 1));
+  const sorted = (errors: readonly unknown[] | undefined) =>
+    (errors ?? []).map((e) => JSON.stringify(e)).sort();
+  const context = `query: ${query}\nvariables: ${JSON.stringify(variables)}`;
+  expect(JSON.stringify(ours.data), context).toBe(JSON.stringify(reference.data));
+  expect(sorted(ours.errors), context).toEqual(sorted(reference.errors));
+  expect(JSON.stringify(ours.extensions), context).toBe(JSON.stringify(reference.extensions));
+  expect(Object.keys(ours), context).toEqual(Object.keys(reference));
+  return { reference, ours };
+}
+
+const queries: Record<string, string> = {
+  top: `query Top {
+    top {
+      upc name price inStock shippingEstimate deliveryNote
+      reviews { id body author { id name reviews { id product { upc inStock name deliveryNote } } } }
+    }
+  }`,
+  merged: `{ a: top { upc inStock } b: top { upc inStock } search { ... on Product { upc inStock } } top { name } }`,
+  aliased: `{ a: top { upc inStock } b: top { upc shippingEstimate } top { name } }`,
+  requiresChain: `{ top { upc deliveryNote } }`,
+  abstract: `query Search {
+    search {
+      __typename
+      ... on Product { upc name inStock reviews { body author { name } } }
+      ... on Media { id title }
+      ... on Book { pages reviews { id author { name } } }
+      ... on Movie { minutes reviews { id product { upc name shippingEstimate inStock } } }
+    }
+    media { ...M ... on Book { reviews { body product { upc inStock } } } }
+  }
+  fragment M on Media { id title ... on Movie { reviews { author { id name } } } }`,
+  typenames: `{ media { t: __typename __typename ... on Book { id } } search { __typename } }`,
+  introspection: `{ __typename __schema { queryType { name } } p: __type(name: "Product") { name fields { name } } top { upc } }`,
+  nonNull: `{ top { upc name reviews { author { id name } } } limited }`,
+};
+
+const conditional = `query C($withStock: Boolean!, $withReviews: Boolean = true) {
+  top {
+    upc
+    inStock @include(if: $withStock)
+    reviews @include(if: $withReviews) { id author @skip(if: $withStock) { name } }
+  }
+  media @skip(if: $withStock) { id }
+}`;
+
+describe('plan executor and result shaping, Apollo vs Foundation', () => {
+  it.each(Object.entries(queries))('same answer: %s', async (_, query) => {
+    await compare(query);
+  });
+
+  it('takes @skip/@include conditions the same way (condition nodes, variables, defaults)', async () => {
+    for (const variables of [
+      { withStock: true },
+      { withStock: false },
+      { withStock: true, withReviews: false },
+      { withStock: false, withReviews: false },
+    ])
+      await compare(conditional, variables);
+    const { ours } = await compare(conditional, { withStock: false, withReviews: false });
+    expect(JSON.stringify(ours.data)).not.toContain('reviews');
+    expect(JSON.stringify(ours.data)).toContain('media');
+  });
+
+  it('gives the same answers with every fault off', async () => {
+    faults.inStockError = faults.nameError = faults.userNameError = false;
+    for (const query of Object.values(queries)) {
+      const { ours } = await compare(query);
+      if (!query.includes('limited')) expect(ours.errors).toBeUndefined();
+    }
+  });
+
+  it('reports short _entities answers the same way', async () => {
+    short = 'inventory';
+    const { ours } = await compare(queries['top']!);
+    expect(ours.errors?.length).toBeGreaterThan(0);
+    short = 'reviews';
+    await compare(queries['abstract']!);
+  });
+
+  it('reports a subgraph timing out the same way', async () => {
+    slow = 'accounts';
+    const { ours } = await compare(queries['top']!);
+    expect((ours.errors ?? []).map((e) => e.extensions?.['code'])).toContain('SERVICE_UNAVAILABLE');
+  });
+
+  it('gives the same answers when subgraphs send damaged data (30 seeds)', async () => {
+    let withErrors = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      damageSeed = seed;
+      for (const name of ['top', 'abstract', 'typenames'] as const) {
+        const { ours } = await compare(queries[name]!);
+        if (ours.errors?.length || ours.extensions) withErrors++;
+      }
+    }
+    // The damage does reach the answers: most of them carry errors.
+    expect(withErrors).toBeGreaterThan(45);
+  });
+});
+
+describe('useExecution', () => {
+  it('switches the functions @apollo/gateway calls', async () => {
+    const { createRequire } = await import('node:module');
+    const require = createRequire(import.meta.url);
+    const planModule = require('@apollo/gateway/dist/executeQueryPlan.js') as {
+      executeQueryPlan: unknown;
+    };
+    const shapingModule = require('@apollo/gateway/dist/resultShaping.js') as {
+      computeResponse: unknown;
+    };
+    useExecution(foundation);
+    expect(planModule.executeQueryPlan).toBe(executeQueryPlan);
+    expect(shapingModule.computeResponse).toBe(computeResponse);
+    useExecution(apollo);
+    expect(planModule.executeQueryPlan).toBe(apollo.executeQueryPlan);
+    expect(shapingModule.computeResponse).toBe(apollo.computeResponse);
+  });
+});
