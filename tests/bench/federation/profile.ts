@@ -1,7 +1,8 @@
 /**
- * `tsx tests/bench/federation/profile.ts [seconds]`: Foundation's router alone under the
- * benchmark's load with `--cpu-prof`; prints the heaviest functions by self time and
- * leaves the .cpuprofile in a temporary directory (open it in Chrome DevTools).
+ * `tsx tests/bench/federation/profile.ts [seconds] [--single]`: Foundation's router alone
+ * under the benchmark's load with `--cpu-prof`; prints the heaviest functions by self time
+ * and leaves the .cpuprofile in a temporary directory (open it in Chrome DevTools).
+ * `--single`: the single-subgraph query instead, one connection, one request at a time.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -15,7 +16,8 @@ import { runLoad } from './load.js';
 import { benchmarkSchemas, startSubgraphs } from './subgraphs.js';
 import { expectedResponse, supergraphFor, testQuery } from './workload.js';
 
-const seconds = Number(process.argv[2] ?? 10);
+const single = process.argv.includes('--single');
+const seconds = Number(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 10);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), 'bench-profile-'));
 const secrets = {
@@ -63,15 +65,29 @@ const token = (
     scopes: [],
   })
 ).token;
+const smallBody = JSON.stringify({
+  query: 'query Users { users { id username name } }',
+  operationName: 'Users',
+});
 const result = await runLoad({
   url,
-  body: JSON.stringify({ query: testQuery, operationName: 'TestQuery' }),
+  body: single ? smallBody : JSON.stringify({ query: testQuery, operationName: 'TestQuery' }),
   headers: () => ({ authorization: `Bearer ${token}` }),
-  connections: 32,
+  connections: single ? 1 : 32,
   durationMs: seconds * 1000,
-  expected: JSON.stringify(expectedResponse),
+  expected: single
+    ? await (
+        await fetch(`${subgraphs.url}/accounts`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: smallBody,
+        })
+      ).text()
+    : JSON.stringify(expectedResponse),
 });
-console.log(`${result.rps.toFixed(0)} RPS, ${result.failures} failures`);
+console.log(
+  `${result.rps.toFixed(0)} RPS, p50 ${result.p50.toFixed(2)} ms, ${result.failures} failures`,
+);
 child.disconnect();
 await new Promise((resolve) => child.once('exit', resolve));
 await subgraphs.close();
