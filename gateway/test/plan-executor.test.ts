@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
-import { anonymous, createFormatError, createIdentityAssertions } from '@foundation/platform';
+import { createFormatError, createIdentityAssertions } from '@foundation/platform';
 import { testLogger } from '@foundation/platform/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { apollo, useExecution } from '../src/apollo-internals.js';
@@ -19,6 +19,7 @@ import { executeQueryPlan } from '../src/plan-executor.js';
 import { computeResponse } from '../src/result-shaping.js';
 import { SubgraphDataSource } from '../src/subgraph-data-source.js';
 import { faults, fixtureSchemas, fixtureSupergraph } from './support/federation-fixture.js';
+import { executeAnonymously } from './support/execute.js';
 import { startTestSubgraphs, type TestSubgraphs } from './support/subgraph-server.js';
 
 const logger = testLogger();
@@ -110,22 +111,8 @@ afterEach(() => {
   faults.inStockError = faults.nameError = faults.userNameError = true;
 });
 
-let requestCounter = 0;
-async function run(query: string, variables?: Record<string, unknown>) {
-  const response = await server.executeOperation(
-    { query, ...(variables ? { variables } : {}) },
-    {
-      contextValue: {
-        principal: anonymous,
-        requestId: `req-${++requestCounter}`,
-        logger,
-        client: { ip: null, userAgent: null },
-      },
-    },
-  );
-  if (response.body.kind !== 'single') throw new Error('expected a single result');
-  return response.body.singleResult;
-}
+const run = (query: string, variables?: Record<string, unknown>) =>
+  executeAnonymously(server, logger, query, variables);
 
 /**
  * Apollo's answer and ours. `data` and `extensions` must be byte-identical; errors the same
@@ -137,7 +124,6 @@ async function compare(query: string, variables?: Record<string, unknown>) {
   useExecution(foundation);
   const ours = await run(query, variables);
   useExecution(apollo);
-  if (process.env['DEBUG_COMPARE']) console.log(JSON.stringify({ reference, ours }, null, 1));
   const sorted = (errors: readonly unknown[] | undefined) =>
     (errors ?? []).map((e) => JSON.stringify(e)).sort();
   const context = `query: ${query}\nvariables: ${JSON.stringify(variables)}`;

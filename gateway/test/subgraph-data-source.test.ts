@@ -14,12 +14,7 @@ import {
 import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
 import { prettyFormatQueryPlan, QueryPlanner } from '@apollo/query-planner';
 import { ApolloServer } from '@apollo/server';
-import {
-  anonymous,
-  createFormatError,
-  createIdentityAssertions,
-  repoRoot,
-} from '@foundation/platform';
+import { createFormatError, createIdentityAssertions, repoRoot } from '@foundation/platform';
 import { testLogger } from '@foundation/platform/testing';
 import { parse } from 'graphql';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +22,7 @@ import type { GatewayContext } from '../src/context.js';
 import { maxWaitMs } from '../src/fetch-merger.js';
 import { SubgraphDataSource, type SubgraphDataSourceOptions } from '../src/subgraph-data-source.js';
 import { faults, fixtureSchemas, fixtureSupergraph } from './support/federation-fixture.js';
+import { executeAnonymously } from './support/execute.js';
 import { startTestSubgraphs, type TestSubgraphs } from './support/subgraph-server.js';
 
 /** Apollo's own process() (make-fetch-happen replaced by fetch with the timeout), our hooks. */
@@ -111,26 +107,14 @@ afterEach(() => {
   short = undefined;
 });
 
-let requestCounter = 0;
 /** One operation through one router: the JSON body it would send, and the calls it made. */
 async function run(kind: 'reference' | 'fast', query: string) {
   for (const list of Object.values(subgraphs.calls)) list.length = 0;
-  const response = await servers[kind]!.executeOperation(
-    { query },
-    {
-      contextValue: {
-        principal: anonymous,
-        requestId: `req-${++requestCounter}`,
-        logger,
-        client: { ip: null, userAgent: null },
-      },
-    },
-  );
-  if (response.body.kind !== 'single') throw new Error('expected a single result');
+  const body = await executeAnonymously(servers[kind]!, logger, query);
   const calls = Object.fromEntries(
     Object.entries(subgraphs.calls).map(([name, list]) => [name, list.slice()]),
   );
-  return { body: response.body.singleResult, calls };
+  return { body, calls };
 }
 
 /**
