@@ -171,21 +171,63 @@ interface Deduped {
 }
 
 function dedupe(group: SubgraphCall[]): Deduped {
-  const index = new Map<string, number>();
+  const flat = new RepresentationIndex();
+  const byJson = new Map<string, number>();
   const unique: unknown[] = [];
   const slots = group.map((call) =>
     representationsOf(call).map((rep) => {
-      const key = JSON.stringify(rep);
-      let at = index.get(key);
+      let at = flat.find(rep, unique.length);
       if (at === undefined) {
-        at = unique.length;
-        unique.push(rep);
-        index.set(key, at);
+        // A representation with nested values (a compound key): its JSON is its identity.
+        const key = JSON.stringify(rep);
+        at = byJson.get(key);
+        if (at === undefined) byJson.set(key, (at = unique.length));
       }
+      if (at === unique.length) unique.push(rep);
       return at;
     }),
   );
   return { group, unique, slots };
+}
+
+type Trie = Map<unknown, Trie | number>;
+const slot = Symbol('slot');
+
+/**
+ * Finds equal flat representations (`{ __typename, upc }`: every value a string, number,
+ * boolean or null) without building a key string for each: a trie of Maps over their keys
+ * and values, in order. Two representations meet at one slot only if they have the same
+ * keys in the same order with the same values, so they are equal as JSON too. (Equal JSON
+ * can still land apart, `{ a: 1, b: undefined }` and `{ a: 1 }` say: both are then sent,
+ * as Apollo would send them.)
+ */
+class RepresentationIndex {
+  private readonly root: Trie = new Map();
+
+  /** The slot of `rep`, given `next` if it is new; undefined if `rep` is not flat. */
+  find(rep: unknown, next: number): number | undefined {
+    if (typeof rep !== 'object' || rep === null || Array.isArray(rep)) return undefined;
+    const object = rep as Record<string, unknown>;
+    const keys = Object.keys(object);
+    for (const key of keys) {
+      const value = object[key];
+      if (typeof value === 'object' && value !== null) return undefined;
+    }
+    let node = this.root;
+    for (const key of keys) {
+      node = child(child(node, key), object[key]);
+    }
+    const at = node.get(slot) as number | undefined;
+    if (at !== undefined) return at;
+    node.set(slot, next);
+    return next;
+  }
+}
+
+function child(node: Trie, key: unknown): Trie {
+  let next = node.get(key) as Trie | undefined;
+  if (!next) node.set(key, (next = new Map()));
+  return next;
 }
 
 /** Restricts every caller's cache policy by the one answer. */
