@@ -137,6 +137,21 @@ function cpuSeconds(pid: number): number {
   return total;
 }
 
+/** Processes whose parent is `pid` (a cluster primary's workers). */
+function childPids(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
@@ -378,7 +393,7 @@ for (const t of overheadTargets) {
   );
 }
 
-// Worker scaling: gateway.workers 1 on core 0, then gateway.workers 2 on both cores,
+// Worker scaling: gateway.workers 1 on core 0, then gateway.workers 2, one on each core,
 // interleaved. Core 1 is not free: the subgraphs and this load generator run there, so the
 // second worker gets what they leave. Printed: the plain ratio (what the target names, on
 // a machine with a free core per worker) and RPS per core the router actually used (does
@@ -402,6 +417,13 @@ const scaled: Gateway[] = scaling.map((s, i) => ({
   cpu: 0,
   fetches: 0,
 }));
+// One core per worker, as a deployment with a core per worker would run them.
+if (canPin)
+  childPids(scaled[1]!.pid).forEach((pid, i) =>
+    execFileSync('taskset', ['-a', '-p', '-c', String(i % cores), String(pid)], {
+      stdio: 'ignore',
+    }),
+  );
 const othersCpu = [0, 0];
 const othersNow = () =>
   cpuSeconds(subgraphs.child.pid!) +
