@@ -71,6 +71,10 @@ export const apollo = {
   computeResponse: resultShapingModule.computeResponse,
 };
 export const { generateHydratedPaths } = executeQueryPlanModule;
+
+/** Runs a plan with the executor @apollo/gateway currently uses (ours once installed). */
+export const executeWithGateway: typeof ExecuteQueryPlan = (...args) =>
+  executeQueryPlanModule.executeQueryPlan(...args);
 export const { applyRewrites, isObjectOfType } = dist('dataRewrites.js') as DataRewritesModule;
 export const { tracer, OpenTelemetrySpanNames, recordExceptions } = dist(
   'utilities/opentelemetry.js',

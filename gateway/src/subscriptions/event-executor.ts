@@ -1,4 +1,4 @@
-import { executeQueryPlan, type ServiceMap } from '@apollo/gateway';
+import type { executeQueryPlan, ServiceMap } from '@apollo/gateway';
 import type { QueryPlan } from '@apollo/query-planner';
 import {
   GraphQLError,
@@ -6,6 +6,7 @@ import {
   type ExecutionResult,
   type GraphQLFormattedError,
 } from 'graphql';
+import { executeWithGateway } from '../apollo-internals.js';
 import type { GatewayContext } from '../context.js';
 import type { SubscriptionPlan, SubscriptionPlanner } from './subscription-planner.js';
 
@@ -29,8 +30,8 @@ export interface PlannedOperation {
 const eventService = '__subscription_event__';
 
 /**
- * Runs the `rest` of a subscription plan on one event with `@apollo/gateway`'s own
- * executor: a plan that is the primary fetch (answered by a one-off data source that
+ * Runs the `rest` of a subscription plan on one event with the executor the gateway uses
+ * for queries (Apollo's, or the router's equivalent once installed): a plan that is the primary fetch (answered by a one-off data source that
  * returns the event) followed by `rest`. Entity fetches, merging, error paths and response
  * shaping are then exactly those of queries, and every subgraph call goes through the
  * configured data sources (identity assertion and all).
@@ -79,7 +80,7 @@ export async function executeEvent(
     schemaHash: '',
     overallCachePolicy: undefined,
   } as unknown as Parameters<typeof executeQueryPlan>[2];
-  const result = await executeQueryPlan(
+  const result = await executeWithGateway(
     queryPlan,
     serviceMap,
     requestContext,
