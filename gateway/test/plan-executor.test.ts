@@ -34,6 +34,9 @@ const dataSources: SubgraphDataSource[] = [];
 let slow: string | undefined;
 let short: string | undefined;
 let damageSeed: number | undefined;
+/** Per test: ask for a usage-reporting trace, as Apollo's usage reporting plugin does. */
+let captureTraces = false;
+let lastQueryPlanTrace: unknown;
 
 /** A small deterministic hash of a call, so both runs damage the same call the same way. */
 function seeded(text: string, seed: number) {
@@ -97,6 +100,21 @@ beforeAll(async () => {
     logger,
     formatError: createFormatError(logger),
     includeStacktraceInErrorResponses: false,
+    plugins: [
+      {
+        async requestDidStart() {
+          return {
+            async didResolveOperation(requestContext) {
+              requestContext.metrics.captureTraces = captureTraces;
+            },
+
+            async willSendResponse(requestContext) {
+              lastQueryPlanTrace = requestContext.metrics.queryPlanTrace;
+            },
+          };
+        },
+      },
+    ],
   });
   await server.start();
 });
@@ -108,6 +126,7 @@ afterAll(async () => {
 });
 afterEach(() => {
   slow = short = damageSeed = undefined;
+  captureTraces = false;
   faults.inStockError = faults.nameError = faults.userNameError = true;
 });
 
@@ -220,6 +239,22 @@ describe('plan executor and result shaping, Apollo vs Foundation', () => {
     }
     // The damage does reach the answers: most of them carry errors.
     expect(withErrors).toBeGreaterThan(45);
+  });
+});
+
+describe('what the executor leaves to Apollo', () => {
+  it('gives a plan captured for usage reporting to Apollo, which records its trace', async () => {
+    useExecution(foundation);
+    try {
+      await run(queries['requiresChain']!);
+      expect(lastQueryPlanTrace).toBeUndefined();
+      captureTraces = true;
+      const body = await run(queries['requiresChain']!);
+      expect(lastQueryPlanTrace).toBeDefined();
+      expect(JSON.stringify(body.data)).toContain('delivery costs 50');
+    } finally {
+      useExecution(apollo);
+    }
   });
 });
 
