@@ -23,7 +23,7 @@ import {
 import { createApiKeyVerifier } from './api-keys.js';
 import { createAuthenticator } from './authenticate.js';
 import type { GatewayContext } from './context.js';
-import { installFastExecution } from './apollo-internals.js';
+import * as apolloInternals from './apollo-internals.js';
 import { executeQueryPlan } from './plan-executor.js';
 import { computeResponse } from './result-shaping.js';
 import { SubgraphDataSource } from './subgraph-data-source.js';
@@ -84,7 +84,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   process.env['APOLLO_TELEMETRY_DISABLED'] ??= 'true';
   // Apollo's gateway walks plans and shapes results with our equivalent, faster code (same
   // output, tested against Apollo's); on an unverified @apollo/gateway release, its own.
-  installFastExecution({ executeQueryPlan, computeResponse }, (message) => logger.warn(message));
+  if (config.gateway.fastExecution)
+    apolloInternals.installFastExecution({ executeQueryPlan, computeResponse }, (message) =>
+      logger.warn(message),
+    );
+  else apolloInternals.useExecution(apolloInternals.apollo);
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(
       path.resolve(repoRoot, config.gateway.supergraphPath),

@@ -1,9 +1,10 @@
 /**
  * What Apollo Server and the project's plugins give the router still holds with the merged
- * data source: the real `createGateway` (test config, memory stores, SQLite) over real HTTP
+ * data source and the router's own plan executor: the real `createGateway` (test config, memory stores, SQLite) over real HTTP
  * subgraphs, called over HTTP.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openDatabase, type Database } from '@foundation/db';
@@ -16,7 +17,10 @@ import {
 } from '@foundation/platform';
 import { testLogger } from '@foundation/platform/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { apollo, useExecution } from '../src/apollo-internals.js';
 import { createGateway, type Gateway } from '../src/index.js';
+import { executeQueryPlan } from '../src/plan-executor.js';
+import { computeResponse } from '../src/result-shaping.js';
 import { fixtureSchemas, fixtureSupergraph } from './support/federation-fixture.js';
 import { startTestSubgraphs, type TestSubgraphs } from './support/subgraph-server.js';
 
@@ -106,4 +110,36 @@ it('records the operations in its metrics', async () => {
   const metrics = await (await fetch(`${server.url}/metrics`)).text();
   expect(metrics).toMatch(/graphql_operations_total\{[^}]*operation="Named"[^}]*\} 1/);
   expect(metrics).toMatch(/http_requests_total\{[^}]*status="429"[^}]*\} 1/);
+});
+
+it("runs the router's executor, or Apollo's own with gateway.fastExecution false", async () => {
+  const plans = createRequire(import.meta.url)('@apollo/gateway/dist/executeQueryPlan.js') as {
+    executeQueryPlan: unknown;
+  };
+  expect(plans.executeQueryPlan).toBe(executeQueryPlan);
+  const query = { query: '{ top { upc name inStock deliveryNote } }' };
+  const fast = await (await post(query)).text();
+  const config = loadConfig({
+    env: {
+      APP_ENV: 'test',
+      FOUNDATION_GATEWAY__SUPERGRAPH_PATH: path.join(dir, 'supergraph.graphql'),
+      FOUNDATION_GATEWAY__FAST_EXECUTION: 'false',
+    },
+  });
+  expect(config.gateway.fastExecution).toBe(false);
+  const other = await createGateway({
+    config,
+    logger: testLogger(),
+    ...identityFromConfig(config),
+    stores: createMemoryStores(),
+    db,
+  });
+  try {
+    // The switch is per process: this router now runs Apollo's executor too, same answer.
+    expect(plans.executeQueryPlan).toBe(apollo.executeQueryPlan);
+    expect(await (await post(query)).text()).toBe(fast);
+  } finally {
+    await other.stop();
+    useExecution({ executeQueryPlan, computeResponse });
+  }
 });

@@ -85,6 +85,11 @@ const configSchema = z.strictObject({
      * must live in shared (Redis) stores: in-process stores are per worker.
      */
     workers: z.number().int().min(1).max(64),
+    /**
+     * Plans and results through the router's own executor (equivalent to @apollo/gateway's,
+     * faster); false: Apollo's own. The switch is per process.
+     */
+    fastExecution: z.boolean(),
   }),
   subgraphs: z.strictObject({
     user: subgraphSchema,
