@@ -21,7 +21,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayContext } from '../src/context.js';
 import { maxWaitMs } from '../src/fetch-merger.js';
 import { SubgraphDataSource, type SubgraphDataSourceOptions } from '../src/subgraph-data-source.js';
-import { faults, fixtureSchemas, fixtureSupergraph } from './support/federation-fixture.js';
+import {
+  faults,
+  fixtureQueries,
+  fixtureSchemas,
+  fixtureSupergraph,
+  oneShort,
+} from './support/federation-fixture.js';
 import { executeAnonymously } from './support/execute.js';
 import { startTestSubgraphs, type TestSubgraphs } from './support/subgraph-server.js';
 
@@ -83,17 +89,7 @@ beforeAll(async () => {
       arrivals.push({ name, at: performance.now() });
       if (name === slow) await new Promise((r) => setTimeout(r, timeoutMs * 2));
     },
-    after: (name, result) => {
-      if (name !== short || !result.data) return result;
-      // Each entity list (aliased ones too) one short.
-      const data = Object.fromEntries(
-        Object.entries(result.data).map(([key, value]) => [
-          key,
-          Array.isArray(value) ? value.slice(0, -1) : value,
-        ]),
-      );
-      return { ...result, data };
-    },
+    after: (name, result) => (name === short ? oneShort(result) : result),
   });
   supergraphSdl = fixtureSupergraph(subgraphs.url);
   stops.push(await startRouter('reference'), await startRouter('fast'));
@@ -135,39 +131,12 @@ async function compare(query: string) {
 const totalCalls = (calls: Record<string, unknown[]>) =>
   Object.values(calls).reduce((n, list) => n + list.length, 0);
 
-const topQuery = `query Top {
-  top {
-    upc name price inStock shippingEstimate deliveryNote
-    reviews { id body author { id name reviews { id product { upc inStock name deliveryNote } } } }
-  }
-}`;
-
-// Three branches asking one subgraph for the same fields of overlapping products.
-const mergeQuery = `{
-  a: top { upc inStock }
-  b: top { upc inStock }
-  search { ... on Product { upc inStock } }
-  top { name }
-}`;
-
-// Two branches asking one subgraph for different fields (one with @requires).
-const aliasQuery = `{
-  a: top { upc inStock }
-  b: top { upc shippingEstimate }
-  top { name }
-}`;
-
-const searchQuery = `query Search {
-  search {
-    __typename
-    ... on Product { upc name inStock reviews { body author { name } } }
-    ... on Media { id title }
-    ... on Book { pages reviews { id author { name } } }
-    ... on Movie { minutes reviews { id product { upc name shippingEstimate inStock } } }
-  }
-  media { ...M ... on Book { reviews { body product { upc inStock } } } }
-}
-fragment M on Media { id title ... on Movie { reviews { author { id name } } } }`;
+const {
+  top: topQuery,
+  merged: mergeQuery,
+  aliased: aliasQuery,
+  search: searchQuery,
+} = fixtureQueries;
 
 describe('merged, de-duplicated entity calls', () => {
   it('gives stock results for lists with repeated keys, errors and null propagation', async () => {

@@ -206,3 +206,51 @@ export function fixtureSupergraph(baseUrl: string): string {
   if (result.errors) throw new Error(result.errors.map((e) => e.message).join('\n'));
   return result.supergraphSdl;
 }
+
+/** Operations over the fixture that reach what merging and execution must keep exact. */
+export const fixtureQueries = {
+  /** Lists with repeated keys, errors and null propagation inside entity calls. */
+  top: `query Top {
+  top {
+    upc name price inStock shippingEstimate deliveryNote
+    reviews { id body author { id name reviews { id product { upc inStock name deliveryNote } } } }
+  }
+}`,
+  /** Three branches asking one subgraph for the same fields of overlapping products. */
+  merged: `{
+  a: top { upc inStock }
+  b: top { upc inStock }
+  search { ... on Product { upc inStock } }
+  top { name }
+}`,
+  /** Two branches asking one subgraph for different fields (one with @requires). */
+  aliased: `{
+  a: top { upc inStock }
+  b: top { upc shippingEstimate }
+  top { name }
+}`,
+  /** Interfaces, unions and fragments on them. */
+  search: `query Search {
+  search {
+    __typename
+    ... on Product { upc name inStock reviews { body author { name } } }
+    ... on Media { id title }
+    ... on Book { pages reviews { id author { name } } }
+    ... on Movie { minutes reviews { id product { upc name shippingEstimate inStock } } }
+  }
+  media { ...M ... on Book { reviews { body product { upc inStock } } } }
+}
+fragment M on Media { id title ... on Movie { reviews { author { id name } } } }`,
+};
+
+/** A subgraph answer with each entity list (aliased ones too) one entity short. */
+export function oneShort<T extends { data?: Record<string, unknown> | null }>(result: T): T {
+  if (!result.data) return result;
+  const data = Object.fromEntries(
+    Object.entries(result.data).map(([key, value]) => [
+      key,
+      Array.isArray(value) ? value.slice(0, -1) : value,
+    ]),
+  );
+  return { ...result, data };
+}
