@@ -425,10 +425,11 @@ if (canPin)
     }),
   );
 const othersCpu = [0, 0];
-const othersNow = () =>
-  cpuSeconds(subgraphs.child.pid!) +
-  process.cpuUsage().user / 1e6 +
-  process.cpuUsage().system / 1e6;
+/** CPU seconds of the subgraphs and of this process (the load generator). */
+const othersNow = () => {
+  const own = process.cpuUsage();
+  return cpuSeconds(subgraphs.child.pid!) + (own.user + own.system) / 1e6;
+};
 for (const g of scaled) await slice(g, settings.warmupMs, false);
 for (let round = 0; round < Math.max(1, Math.ceil(settings.rounds / 2)); round++) {
   for (let k = 0; k < scaled.length; k++) {
