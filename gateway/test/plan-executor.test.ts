@@ -13,7 +13,13 @@ import { ApolloServer } from '@apollo/server';
 import { createFormatError, createIdentityAssertions } from '@foundation/platform';
 import { testLogger } from '@foundation/platform/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { apollo, useExecution } from '../src/apollo-internals.js';
+import {
+  apollo,
+  gatewayVersion,
+  installFastExecution,
+  useExecution,
+  verifiedGatewayVersions,
+} from '../src/apollo-internals.js';
 import type { GatewayContext } from '../src/context.js';
 import { executeQueryPlan } from '../src/plan-executor.js';
 import { computeResponse } from '../src/result-shaping.js';
@@ -240,6 +246,16 @@ describe('what the executor leaves to Apollo', () => {
 });
 
 describe('useExecution', () => {
+  it('is verified against the @apollo/gateway release installed', () => {
+    // A dependency bump lands here first: rerun this file and result-shaping.test.ts against
+    // the new release, then add it to verifiedGatewayVersions.
+    expect(verifiedGatewayVersions).toContain(gatewayVersion);
+    const warnings: string[] = [];
+    expect(installFastExecution(foundation, (m) => warnings.push(m))).toBe(true);
+    useExecution(apollo);
+    expect(warnings).toEqual([]);
+  });
+
   it('switches the functions @apollo/gateway calls', async () => {
     const { createRequire } = await import('node:module');
     const require = createRequire(import.meta.url);
